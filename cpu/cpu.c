@@ -1,0 +1,73 @@
+/* cpu.c - CPU creation and the power-on/reset state (SDM vol.3 9.1.1). */
+#include "cpu.h"
+
+#include <string.h>
+
+#include "mem.h"
+
+void cpu_init(struct cpu *cpu, struct bus *bus)
+{
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->bus = bus;
+    cpu_reset(cpu);
+}
+
+static void reset_seg(struct seg *s, uint16_t sel, uint32_t base, uint32_t ar)
+{
+    s->sel = sel;
+    s->base = base;
+    s->limit = 0xFFFF;
+    s->ar = ar;
+}
+
+void cpu_reset(struct cpu *cpu)
+{
+    memset(cpu->r, 0, sizeof(cpu->r));
+    cpu->r[R_EDX] = 0x0633;       /* family 6, model 3, stepping 3 */
+    cpu->eip = 0xFFF0;
+    cpu->eflags = F_FIXED1;
+    cpu->cc_op = CC_EAGER;
+    cpu->cc_size = 32;
+    /* data segments: present, writable, accessed (type 3) */
+    for (int i = 0; i < 6; i++) {
+        reset_seg(&cpu->seg[i], 0, 0, AR_P | AR_S | 0x300);
+    }
+    /* CS: present, execute/read, accessed (type 11), base 0xFFFF0000 */
+    reset_seg(&cpu->seg[S_CS], 0xF000, 0xFFFF0000u, AR_P | AR_S | 0xB00);
+    reset_seg(&cpu->ldtr, 0, 0, AR_P | 0x200);
+    reset_seg(&cpu->tr, 0, 0, AR_P | 0xB00);
+    cpu->gdtr = (struct dtr){ 0, 0xFFFF };
+    cpu->idtr = (struct dtr){ 0, 0xFFFF };
+    cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
+    cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+    memset(cpu->dr, 0, sizeof(cpu->dr));
+    cpu->dr[6] = 0xFFFF0FF0u;
+    cpu->dr[7] = 0x400;
+    cpu->cpl = 0;
+    memset(&cpu->fpu, 0, sizeof(cpu->fpu));
+    cpu->fpu.cw = 0x0040;
+    cpu->fpu.tw = 0xFFFF;
+    memset(&cpu->msr, 0, sizeof(cpu->msr));
+    cpu->msr.apic_base = 0xFEE00900u; /* BSP, enabled */
+    cpu->msr.mtrr_cap = 0x508;
+    cpu->a20_mask = 0xFFFFFFFFu;
+    cpu->exc_vec = -1;
+    cpu->exc_depth = 0;
+    cpu->halted = false;
+    cpu->nmi_pending = cpu->nmi_blocked = false;
+    cpu->inhibit_irq = 0;
+    cpu->trap_after = false;
+    cpu->reset_request = false;
+    cpu->ferr = false;
+    mmu_flush(cpu, false);
+}
+
+void cpu_set_intr(struct cpu *cpu, bool level)
+{
+    cpu->intr_line = level;
+}
+
+void cpu_raise_nmi(struct cpu *cpu)
+{
+    cpu->nmi_pending = true;
+}

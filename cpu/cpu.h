@@ -1,0 +1,302 @@
+/*
+ * cpu.h - the x86 CPU state and the public interface of cpu/.
+ *
+ * kasou models a P6-class (family 6) 32-bit CPU.  All architectural state
+ * lives in struct cpu; the interpreter (cpu/interp.c) and the JIT share it.
+ *
+ * Arithmetic flags are lazy: an instruction records (operation, size,
+ * result, operands) in the cc_* fields and the six arithmetic EFLAGS bits
+ * are computed only when something reads them (cpu/flags.c).  When cc_op is
+ * CC_EAGER the arithmetic bits in `eflags` are authoritative.
+ *
+ * Faults are raised with cpu_fault(), which records the exception and
+ * longjmps back to the execution loop; instructions therefore check
+ * everything that can fault before they change architectural state (string
+ * instructions under REP commit per iteration, so a restart resumes them).
+ */
+#ifndef KASOU_CPU_H
+#define KASOU_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bus;
+struct insn;
+
+/* General registers, in ModRM order. */
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+
+/* Segment registers, in the order of the Sreg ModRM field. */
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
+
+/* EFLAGS bits */
+#define F_CF   0x00000001u
+#define F_FIXED1 0x00000002u
+#define F_PF   0x00000004u
+#define F_AF   0x00000010u
+#define F_ZF   0x00000040u
+#define F_SF   0x00000080u
+#define F_TF   0x00000100u
+#define F_IF   0x00000200u
+#define F_DF   0x00000400u
+#define F_OF   0x00000800u
+#define F_IOPL 0x00003000u
+#define F_NT   0x00004000u
+#define F_RF   0x00010000u
+#define F_VM   0x00020000u
+#define F_AC   0x00040000u
+#define F_VIF  0x00080000u
+#define F_VIP  0x00100000u
+#define F_ID   0x00200000u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+/* CR0 bits */
+#define CR0_PE 0x00000001u
+#define CR0_MP 0x00000002u
+#define CR0_EM 0x00000004u
+#define CR0_TS 0x00000008u
+#define CR0_ET 0x00000010u
+#define CR0_NE 0x00000020u
+#define CR0_WP 0x00010000u
+#define CR0_AM 0x00040000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+
+/* CR4 bits (those a P6 implements) */
+#define CR4_VME 0x0001u
+#define CR4_PVI 0x0002u
+#define CR4_TSD 0x0004u
+#define CR4_DE  0x0008u
+#define CR4_PSE 0x0010u
+#define CR4_PAE 0x0020u
+#define CR4_MCE 0x0040u
+#define CR4_PGE 0x0080u
+#define CR4_PCE 0x0100u
+#define CR4_OSFXSR 0x0200u
+
+/* Exception vectors */
+enum {
+    EX_DE = 0, EX_DB = 1, EX_NMI = 2, EX_BP = 3, EX_OF = 4, EX_BR = 5,
+    EX_UD = 6, EX_NM = 7, EX_DF = 8, EX_TS = 10, EX_NP = 11, EX_SS = 12,
+    EX_GP = 13, EX_PF = 14, EX_MF = 16, EX_AC = 17, EX_MC = 18,
+};
+#define EXC_NOERR 0xFFFFFFFFu /* error-code argument for vectors without one */
+
+/*
+ * A loaded segment register: the visible selector and the hidden
+ * descriptor cache.  `ar` holds the descriptor's access-rights bits exactly
+ * as LAR returns them (bits 8-23 of the high dword: type, S, DPL, P, AVL,
+ * D/B, G); `limit` is the expanded byte limit.
+ */
+struct seg {
+    uint16_t sel;
+    uint32_t base;
+    uint32_t limit;
+    uint32_t ar;
+};
+#define AR_TYPE(ar) (((ar) >> 8) & 0xF)
+#define AR_S    0x1000u   /* code/data (1) or system (0) */
+#define AR_DPL(ar) (((ar) >> 13) & 3)
+#define AR_P    0x8000u
+#define AR_AVL  0x100000u
+#define AR_DB   0x400000u
+#define AR_G    0x800000u
+
+struct dtr {
+    uint32_t base;
+    uint16_t limit;
+};
+
+/* Lazy-flag operations; see cpu/flags.c. */
+enum cc_op {
+    CC_EAGER,   /* arithmetic bits are in cpu->eflags */
+    CC_ADD,     /* res = a + b */
+    CC_ADC,     /* res = a + b + carry-in (aux) */
+    CC_SUB,     /* res = a - b */
+    CC_SBB,     /* res = a - b - borrow-in (aux) */
+    CC_LOGIC,   /* res = a op b; CF = OF = AF = 0 */
+    CC_INC,     /* res = a + 1; CF = aux */
+    CC_DEC,     /* res = a - 1; CF = aux */
+};
+
+/* Software TLB: one direct-mapped table per access kind. */
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+enum { TLB_READ, TLB_WRITE, TLB_EXEC, TLB_KINDS };
+struct tlb_entry {
+    uint32_t tag;       /* linear page | TLB_* flags; TLB_INVALID when empty */
+    uintptr_t addend;   /* host pointer = addend + linear address */
+    uint32_t phys;      /* physical page address */
+    uint32_t global;    /* page was global (PGE): survives CR3 loads */
+};
+#define TLB_INVALID 0x1u   /* tag bit: entry unusable */
+
+/* x87 FPU state */
+struct fpu {
+    uint64_t mant[8];  /* physical registers R0-R7, 80-bit: mant + sexp */
+    uint16_t sexp[8];
+    uint16_t cw, sw, tw; /* tw: full 2-bit-per-register tag word */
+    uint16_t fop;
+    uint32_t fip, fdp;
+    uint16_t fcs, fds;
+};
+
+/* Machine-specific registers that a P6 keeps. */
+struct msrs {
+    uint64_t tsc_offset;
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t apic_base;
+    uint64_t mtrr_cap, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+    uint64_t pat, misc_enable, bios_sign_id, platform_id;
+};
+
+struct cpu {
+    uint32_t r[8];
+    uint32_t eip;
+    uint32_t next_eip;  /* eip of the instruction after the current one */
+    uint32_t eflags;    /* arithmetic bits valid only if cc_op == CC_EAGER */
+
+    /* lazy flags */
+    uint8_t cc_op, cc_size; /* cc_size: 8, 16 or 32 */
+    uint32_t cc_res, cc_a, cc_b, cc_aux;
+
+    struct seg seg[6];
+    struct seg ldtr, tr;
+    struct dtr gdtr, idtr;
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t dr[8];
+    uint8_t cpl;
+
+    struct fpu fpu;
+    struct msrs msr;
+
+    /* memory */
+    struct bus *bus;
+    uint32_t a20_mask;  /* 0xFFFFFFFF, or ~(1 << 20) with A20 off */
+    struct tlb_entry tlb[2][TLB_KINDS][TLB_SIZE]; /* [user][kind][index] */
+
+    /* execution control */
+    jmp_buf jmp;          /* cpu_fault() longjmps here */
+    bool jmp_valid;
+    int exc_vec;          /* pending exception being delivered, or -1 */
+    uint32_t exc_err;
+    int exc_depth;        /* nested fault count for #DF / triple fault */
+    bool halted;
+    bool intr_line;       /* INTR pin level */
+    bool nmi_pending;
+    bool nmi_blocked;
+    uint8_t inhibit_irq;  /* 1 after STI / MOV SS / POP SS: one insn window */
+    bool trap_after;      /* single-step trap due after this instruction */
+    uint32_t dr6_pending; /* DR6 bits to report with the next #DB */
+    bool reset_request;   /* triple fault or guest reset request */
+    bool ferr;            /* FERR# output level (legacy x87 error reporting) */
+    uint64_t icount;      /* retired instructions */
+    uint64_t tsc_base;
+
+    /* machine hooks (set by the board) */
+    void *hook_opaque;
+    int (*intr_ack)(void *opaque);            /* INTA cycle: returns vector */
+    void (*ferr_changed)(void *opaque, bool level);
+    void (*a20_changed)(void *opaque, bool on);
+    uint64_t (*clock_ns)(void *opaque);       /* virtual time, for RDTSC */
+
+    /* per-instruction scratch used by the interpreter */
+    uint32_t ea;          /* effective offset of the ModRM memory operand */
+    uint8_t rep_active;
+};
+
+/* --- life cycle (cpu/cpu.c) --- */
+void cpu_init(struct cpu *cpu, struct bus *bus);
+void cpu_reset(struct cpu *cpu);
+
+/* --- execution (cpu/interp.c) --- */
+/* Run up to `max` instructions; returns the number retired. */
+uint64_t cpu_run(struct cpu *cpu, uint64_t max);
+/* Execute exactly one instruction (or deliver one pending event). */
+void cpu_step(struct cpu *cpu);
+void cpu_set_intr(struct cpu *cpu, bool level);
+void cpu_raise_nmi(struct cpu *cpu);
+
+/* --- faults (cpu/except.c) --- */
+_Noreturn void cpu_fault(struct cpu *cpu, int vec, uint32_t err);
+/* Deliver an interrupt or exception through the IDT/IVT. */
+void cpu_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind);
+enum { INT_HW, INT_EXC, INT_SOFT, INT_ICEBP };
+/* Log once per site and raise #UD (unimplemented or undefined insn). */
+_Noreturn void cpu_undefined(struct cpu *cpu, const struct insn *in);
+
+/* --- flags (cpu/flags.c) --- */
+uint32_t cpu_get_eflags(struct cpu *cpu);
+/* Write EFLAGS bits under `mask` (no privilege checks: callers do them). */
+void cpu_set_eflags(struct cpu *cpu, uint32_t val, uint32_t mask);
+bool cpu_cf(struct cpu *cpu);
+bool cpu_cond(struct cpu *cpu, int cc); /* Jcc condition code 0..15 */
+static inline void cc_set(struct cpu *cpu, enum cc_op op, int size,
+                          uint32_t res, uint32_t a, uint32_t b)
+{
+    cpu->cc_op = (uint8_t)op;
+    cpu->cc_size = (uint8_t)size;
+    cpu->cc_res = res;
+    cpu->cc_a = a;
+    cpu->cc_b = b;
+}
+/* Replace the arithmetic flags by `flags` (bits under F_ARITH). */
+void cc_set_eager(struct cpu *cpu, uint32_t flags);
+uint8_t parity8(uint32_t v);
+
+/* --- modes --- */
+static inline bool cpu_pmode(const struct cpu *cpu) { return cpu->cr0 & CR0_PE; }
+static inline bool cpu_v86(const struct cpu *cpu) { return cpu->eflags & F_VM; }
+static inline bool cpu_real(const struct cpu *cpu) { return !(cpu->cr0 & CR0_PE); }
+static inline unsigned cpu_iopl(const struct cpu *cpu) { return (cpu->eflags >> 12) & 3; }
+static inline bool cpu_code32(const struct cpu *cpu) { return cpu->seg[S_CS].ar & AR_DB; }
+static inline bool cpu_stack32(const struct cpu *cpu) { return cpu->seg[S_SS].ar & AR_DB; }
+
+/* --- segment loads (cpu/seg.c) --- */
+/* Load a segment register as MOV/POP/LDS do (mode-dependent checks). */
+void cpu_load_seg(struct cpu *cpu, int sreg, uint16_t sel);
+/* Real-mode / V86 style load: base = sel << 4, no checks. */
+void cpu_load_seg_real(struct cpu *cpu, int sreg, uint16_t sel);
+/* Read a descriptor (8 bytes) from the GDT/LDT; faults with `vec` on limit. */
+bool cpu_read_desc(struct cpu *cpu, uint16_t sel, uint32_t d[2]);
+
+/* --- register access helpers --- */
+static inline uint8_t reg8(const struct cpu *cpu, int r)
+{
+    return r < 4 ? (uint8_t)cpu->r[r] : (uint8_t)(cpu->r[r - 4] >> 8);
+}
+static inline void set_reg8(struct cpu *cpu, int r, uint8_t v)
+{
+    if (r < 4) {
+        cpu->r[r] = (cpu->r[r] & ~0xFFu) | v;
+    } else {
+        cpu->r[r - 4] = (cpu->r[r - 4] & ~0xFF00u) | ((uint32_t)v << 8);
+    }
+}
+static inline void set_reg16(struct cpu *cpu, int r, uint16_t v)
+{
+    cpu->r[r] = (cpu->r[r] & ~0xFFFFu) | v;
+}
+/* Read/write a general register of `size` bits (8/16/32; 8 uses AH.. mapping). */
+static inline uint32_t reg_get(const struct cpu *cpu, int r, int size)
+{
+    return size == 8 ? reg8(cpu, r) : size == 16 ? (cpu->r[r] & 0xFFFF) : cpu->r[r];
+}
+static inline void reg_set(struct cpu *cpu, int r, int size, uint32_t v)
+{
+    if (size == 8) {
+        set_reg8(cpu, r, (uint8_t)v);
+    } else if (size == 16) {
+        set_reg16(cpu, r, (uint16_t)v);
+    } else {
+        cpu->r[r] = v;
+    }
+}
+static inline uint32_t size_mask(int size)
+{
+    return size == 32 ? 0xFFFFFFFFu : (1u << size) - 1;
+}
+
+#endif

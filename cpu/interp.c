@@ -1,0 +1,123 @@
+/*
+ * interp.c - the reference interpreter: fetch, decode, dispatch, events.
+ *
+ * One loop executes instructions through the opcode table's handlers.  A
+ * fault longjmps back here (cpu->jmp); the loop then delivers the recorded
+ * exception and carries on.  Between instructions it takes, in priority
+ * order: a pending single-step/debug trap, NMI, and INTR when EFLAGS.IF is
+ * set and no STI/MOV SS shadow is active.
+ */
+#include "insn.h"
+#include "mem.h"
+#include "ops.h"
+#include "util/log.h"
+
+static void trace(struct cpu *cpu, const struct insn *in)
+{
+    char buf[96];
+    insn_disasm(in, cpu->eip, buf, sizeof(buf));
+    log_printf("%04x:%08x %-32s eax=%08x ecx=%08x edx=%08x ebx=%08x esp=%08x "
+               "ebp=%08x esi=%08x edi=%08x fl=%08x",
+               cpu->seg[S_CS].sel, cpu->eip, buf, cpu->r[0], cpu->r[1],
+               cpu->r[2], cpu->r[3], cpu->r[4], cpu->r[5], cpu->r[6],
+               cpu->r[7], cpu_get_eflags(cpu));
+}
+
+/* Deliver the exception recorded by cpu_fault(); may fault again. */
+static void deliver_fault(struct cpu *cpu)
+{
+    int vec = cpu->exc_vec;
+    cpu->exc_depth++;
+    cpu->halted = false;
+    cpu->next_eip = cpu->eip;
+    cpu_interrupt(cpu, vec, cpu->exc_err, INT_EXC);
+    cpu->exc_depth = 0;
+    cpu->exc_vec = -1;
+}
+
+/* Interrupts and traps due before the next instruction; true if one ran. */
+static bool take_events(struct cpu *cpu)
+{
+    if (cpu->trap_after) {
+        cpu->trap_after = false;
+        cpu->dr[6] |= cpu->dr6_pending;
+        cpu->dr6_pending = 0;
+        cpu->next_eip = cpu->eip;
+        cpu_interrupt(cpu, EX_DB, EXC_NOERR, INT_HW);
+        return true;
+    }
+    if (cpu->inhibit_irq) {
+        cpu->inhibit_irq = 0;
+        return false;
+    }
+    if (cpu->nmi_pending && !cpu->nmi_blocked) {
+        cpu->nmi_pending = false;
+        cpu->nmi_blocked = true;
+        cpu->halted = false;
+        cpu->next_eip = cpu->eip;
+        cpu_interrupt(cpu, EX_NMI, EXC_NOERR, INT_HW);
+        return true;
+    }
+    if (cpu->intr_line && (cpu->eflags & F_IF) && cpu->intr_ack) {
+        int vec = cpu->intr_ack(cpu->hook_opaque);
+        cpu->halted = false;
+        cpu->next_eip = cpu->eip;
+        cpu_interrupt(cpu, vec & 0xFF, EXC_NOERR, INT_HW);
+        return true;
+    }
+    return false;
+}
+
+static void exec_one(struct cpu *cpu)
+{
+    struct insn in;
+    cpu_decode(cpu, &in);
+    if (log_on(LOG_EXEC)) {
+        trace(cpu, &in);
+    }
+    uint32_t next = cpu->eip + in.len;
+    cpu->next_eip = cpu_code32(cpu) ? next : (next & 0xFFFF);
+    if ((in.op->attr & A_MODRM) && in.mod != 3) {
+        cpu->ea = insn_ea(cpu, &in);
+    }
+    bool tf = cpu->eflags & F_TF;
+    in.op->fn(cpu, &in);
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    if (tf) {
+        cpu->trap_after = true;
+        cpu->dr6_pending |= 0x4000; /* BS */
+    }
+}
+
+uint64_t cpu_run(struct cpu *cpu, uint64_t max)
+{
+    uint64_t start = cpu->icount;
+    volatile uint64_t limit = start + max;
+    cpu->jmp_valid = true;
+    if (setjmp(cpu->jmp)) {
+        if (cpu->exc_vec == -2) {   /* triple fault: the board resets */
+            cpu->exc_vec = -1;
+            cpu->exc_depth = 0;
+            cpu->jmp_valid = false;
+            return cpu->icount - start;
+        }
+        deliver_fault(cpu);
+    }
+    while (cpu->icount < limit && !cpu->reset_request) {
+        if (take_events(cpu)) {
+            continue;
+        }
+        if (cpu->halted) {
+            break;
+        }
+        exec_one(cpu);
+    }
+    cpu->jmp_valid = false;
+    return cpu->icount - start;
+}
+
+void cpu_step(struct cpu *cpu)
+{
+    cpu_run(cpu, 1);
+}

@@ -1,0 +1,74 @@
+/*
+ * mem.c - segmented memory accesses: type and limit checks (see mem.h).
+ *
+ * The checks follow the SDM: an unusable (null) segment faults #GP(0);
+ * reading an execute-only code segment or writing a code or read-only data
+ * segment faults #GP(0); an offset outside the limit faults #GP(0), or
+ * #SS(0) when the segment is SS.  Expand-down data segments hold the
+ * offsets above the limit, up to 0xFFFF or 0xFFFFFFFF by their B bit.
+ * The same cached-descriptor checks apply in real mode, where loads give
+ * a 64 KiB writable data segment (so "unreal" limits work as on hardware).
+ */
+#include "mem.h"
+
+static _Noreturn void seg_fault(struct cpu *cpu, int seg)
+{
+    cpu_fault(cpu, seg == S_SS ? EX_SS : EX_GP, 0);
+}
+
+static bool limit_ok(const struct seg *s, uint32_t off, int size)
+{
+    uint32_t last = off + (uint32_t)size - 1;
+    bool data = (s->ar & AR_S) && !(AR_TYPE(s->ar) & 8);
+    if (data && (AR_TYPE(s->ar) & 4)) {
+        uint32_t top = (s->ar & AR_DB) ? 0xFFFFFFFFu : 0xFFFFu;
+        return off > s->limit && last <= top && last >= off;
+    }
+    return last <= s->limit && last >= off;
+}
+
+uint32_t cpu_seg_check(struct cpu *cpu, int seg, uint32_t off, int size, bool write)
+{
+    const struct seg *s = &cpu->seg[seg];
+    if (cpu->cr0 & CR0_PE && !(cpu->eflags & F_VM)) {
+        if (!(s->ar & AR_P)) {
+            seg_fault(cpu, seg);
+        }
+        unsigned type = AR_TYPE(s->ar);
+        if (type & 8) {   /* code: never writable, readable if R */
+            if (write || !(type & 2)) {
+                seg_fault(cpu, seg);
+            }
+        } else if (write && !(type & 2)) {
+            seg_fault(cpu, seg);
+        }
+    }
+    if (!limit_ok(s, off, size)) {
+        seg_fault(cpu, seg);
+    }
+    return s->base + off;
+}
+
+void cpu_check_write(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    uint32_t lin = cpu_seg_check(cpu, seg, off, size, true);
+    if (cpu->cr0 & CR0_PG) {
+        unsigned acc = ACC_W | cpu_acc_user(cpu);
+        mmu_translate(cpu, lin, acc);
+        if ((lin & 0xFFF) > 4096u - (unsigned)size) {
+            mmu_translate(cpu, lin + (uint32_t)size - 1, acc);
+        }
+    }
+}
+
+uint8_t cpu_fetch8(struct cpu *cpu, uint32_t eip)
+{
+    const struct seg *cs = &cpu->seg[S_CS];
+    if (!cpu_code32(cpu)) {
+        eip &= 0xFFFF;
+    }
+    if (eip > cs->limit) {
+        cpu_fault(cpu, EX_GP, 0);
+    }
+    return (uint8_t)mmu_read(cpu, cs->base + eip, 1, ACC_X | cpu_acc_user(cpu));
+}

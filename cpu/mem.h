@@ -1,0 +1,129 @@
+/*
+ * mem.h - guest memory accesses as instructions see them.
+ *
+ * Two layers: segmented accesses (cpu_rd, cpu_wr: segment type and limit
+ * checks, then the linear address) and linear accesses (mmu_*: paging
+ * through the software TLB, A20 masking, then the bus).  The TLB fast path
+ * is inline; misses, MMIO and page-crossing accesses go to cpu/mmu.c.
+ */
+#ifndef KASOU_MEM_H
+#define KASOU_MEM_H
+
+#include <string.h>
+
+#include "cpu.h"
+
+/* access kinds for the linear layer */
+#define ACC_W 1u    /* write */
+#define ACC_X 2u    /* instruction fetch */
+#define ACC_U 4u    /* user-privilege access (CPL 3, not a system access) */
+
+/* Slow paths (cpu/mmu.c). */
+uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, int size, unsigned acc);
+void mmu_write_slow(struct cpu *cpu, uint32_t lin, uint32_t val, int size, unsigned acc);
+/* Translate without side effects on failure; returns false if not mapped. */
+bool mmu_probe(struct cpu *cpu, uint32_t lin, unsigned acc, uint32_t *phys);
+/* Translate or raise #PF (sets A/D bits as the access would). */
+uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc);
+void mmu_flush(struct cpu *cpu, bool keep_global);
+void mmu_invlpg(struct cpu *cpu, uint32_t lin);
+
+static inline uint32_t ld_le(const uint8_t *p, int size)
+{
+    uint32_t v = p[0];
+    if (size > 1) {
+        v |= (uint32_t)p[1] << 8;
+    }
+    if (size > 2) {
+        v |= (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    }
+    return v;
+}
+
+static inline void st_le(uint8_t *p, uint32_t v, int size)
+{
+    p[0] = (uint8_t)v;
+    if (size > 1) {
+        p[1] = (uint8_t)(v >> 8);
+    }
+    if (size > 2) {
+        p[2] = (uint8_t)(v >> 16);
+        p[3] = (uint8_t)(v >> 24);
+    }
+}
+
+static inline struct tlb_entry *tlb_hit(struct cpu *cpu, uint32_t lin, int size,
+                                        unsigned acc, int kind)
+{
+    struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
+    if (e->tag == (lin & ~0xFFFu) && (lin & 0xFFF) <= 4096u - (unsigned)size) {
+        return e;
+    }
+    return NULL;
+}
+
+static inline uint32_t mmu_read(struct cpu *cpu, uint32_t lin, int size, unsigned acc)
+{
+    struct tlb_entry *e = tlb_hit(cpu, lin, size, acc, (acc & ACC_X) ? TLB_EXEC : TLB_READ);
+    if (e) {
+        return ld_le((const uint8_t *)(e->addend + lin), size);
+    }
+    return mmu_read_slow(cpu, lin, size, acc);
+}
+
+static inline void mmu_write(struct cpu *cpu, uint32_t lin, uint32_t val, int size, unsigned acc)
+{
+    struct tlb_entry *e = tlb_hit(cpu, lin, size, acc, TLB_WRITE);
+    if (e) {
+        st_le((uint8_t *)(e->addend + lin), val, size);
+        return;
+    }
+    mmu_write_slow(cpu, lin, val, size, acc);
+}
+
+/* ACC_U when the current privilege makes ordinary accesses user accesses. */
+static inline unsigned cpu_acc_user(const struct cpu *cpu)
+{
+    return cpu->cpl == 3 ? ACC_U : 0;
+}
+
+/* --- segmented layer (cpu/mem.c) --- */
+/* Check a data access of `size` bytes at seg:off; returns the linear address. */
+uint32_t cpu_seg_check(struct cpu *cpu, int seg, uint32_t off, int size, bool write);
+
+static inline uint32_t cpu_rd(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    uint32_t lin = cpu_seg_check(cpu, seg, off, size / 8, false);
+    return mmu_read(cpu, lin, size / 8, cpu_acc_user(cpu));
+}
+static inline void cpu_wr(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val)
+{
+    uint32_t lin = cpu_seg_check(cpu, seg, off, size / 8, true);
+    mmu_write(cpu, lin, val, size / 8, cpu_acc_user(cpu));
+}
+static inline uint8_t cpu_rd8(struct cpu *cpu, int seg, uint32_t off) { return (uint8_t)cpu_rd(cpu, seg, off, 8); }
+static inline uint16_t cpu_rd16(struct cpu *cpu, int seg, uint32_t off) { return (uint16_t)cpu_rd(cpu, seg, off, 16); }
+static inline uint32_t cpu_rd32(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 32); }
+static inline void cpu_wr8(struct cpu *cpu, int seg, uint32_t off, uint8_t v) { cpu_wr(cpu, seg, off, 8, v); }
+static inline void cpu_wr16(struct cpu *cpu, int seg, uint32_t off, uint16_t v) { cpu_wr(cpu, seg, off, 16, v); }
+static inline void cpu_wr32(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 32, v); }
+/*
+ * Check that seg:off can be written (segment and page) without writing:
+ * read-modify-write instructions call this before they read, so a fault
+ * reports a write access and nothing is half done.
+ */
+void cpu_check_write(struct cpu *cpu, int seg, uint32_t off, int size);
+/* Instruction fetch at CS:eip (CS limit, then paging). */
+uint8_t cpu_fetch8(struct cpu *cpu, uint32_t eip);
+
+/* System accesses: supervisor privilege whatever the CPL (GDT, IDT, TSS). */
+static inline uint32_t sys_rd(struct cpu *cpu, uint32_t lin, int size)
+{
+    return mmu_read(cpu, lin, size / 8, 0);
+}
+static inline void sys_wr(struct cpu *cpu, uint32_t lin, int size, uint32_t val)
+{
+    mmu_write(cpu, lin, val, size / 8, 0);
+}
+
+#endif

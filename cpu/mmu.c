@@ -1,0 +1,212 @@
+/*
+ * mmu.c - paging, the software TLB and the slow memory path.
+ *
+ * Linear addresses are translated by the two-level i386 page tables (4 KiB
+ * pages, and 4 MiB pages when CR4.PSE is set), with the user/supervisor and
+ * read/write checks of the SDM (CR0.WP applies to supervisor writes).
+ * Accessed and dirty bits are set as the walk passes.
+ *
+ * The TLB caches, per privilege (user/supervisor) and per access kind
+ * (read, write, fetch), a linear page -> host pointer addend.  An entry is
+ * made only for pages that are plain RAM/ROM on the bus; ROM and pages
+ * whose dirty bit is not yet set get no write entry, so those writes come
+ * here.  A20 masking is applied to the physical address.
+ */
+#include "mem.h"
+
+#include "hw/bus.h"
+#include "util/log.h"
+
+void mmu_flush(struct cpu *cpu, bool keep_global)
+{
+    for (int u = 0; u < 2; u++) {
+        for (int k = 0; k < TLB_KINDS; k++) {
+            for (unsigned i = 0; i < TLB_SIZE; i++) {
+                struct tlb_entry *e = &cpu->tlb[u][k][i];
+                if (!keep_global || !e->global) {
+                    e->tag = TLB_INVALID;
+                }
+            }
+        }
+    }
+}
+
+void mmu_invlpg(struct cpu *cpu, uint32_t lin)
+{
+    unsigned i = (lin >> 12) & (TLB_SIZE - 1);
+    for (int u = 0; u < 2; u++) {
+        for (int k = 0; k < TLB_KINDS; k++) {
+            cpu->tlb[u][k][i].tag = TLB_INVALID;
+        }
+    }
+}
+
+static uint32_t phys_rd32(struct cpu *cpu, uint32_t pa)
+{
+    return bus_read(cpu->bus, pa & cpu->a20_mask, 4);
+}
+
+static void phys_wr32(struct cpu *cpu, uint32_t pa, uint32_t v)
+{
+    bus_write(cpu->bus, pa & cpu->a20_mask, v, 4);
+}
+
+#define PG_P 0x001u
+#define PG_W 0x002u
+#define PG_U 0x004u
+#define PG_A 0x020u
+#define PG_D 0x040u
+#define PG_PS 0x080u
+#define PG_G 0x100u
+
+struct walk {
+    uint32_t phys;     /* physical address of lin */
+    bool user_ok, write_ok, dirty, global;
+    uint32_t fault;    /* #PF error code, or 0xFFFFFFFF if none */
+};
+
+/* Walk the page tables for lin; sets A/D bits only when the access passes. */
+static void walk(struct cpu *cpu, uint32_t lin, unsigned acc, bool set_bits, struct walk *w)
+{
+    bool user = acc & ACC_U, wr = acc & ACC_W;
+    uint32_t err = (wr ? 2u : 0) | (user ? 4u : 0);
+    uint32_t pde_addr = (cpu->cr3 & ~0xFFFu) + ((lin >> 22) << 2);
+    uint32_t pde = phys_rd32(cpu, pde_addr);
+    w->fault = 0xFFFFFFFFu;
+    if (!(pde & PG_P)) {
+        w->fault = err;
+        return;
+    }
+    bool big = (pde & PG_PS) && (cpu->cr4 & CR4_PSE);
+    uint32_t pte_addr = 0, pte = pde;
+    if (!big) {
+        pte_addr = (pde & ~0xFFFu) + (((lin >> 12) & 0x3FF) << 2);
+        pte = phys_rd32(cpu, pte_addr);
+        if (!(pte & PG_P)) {
+            w->fault = err;
+            return;
+        }
+    }
+    w->user_ok = (pde & PG_U) && (pte & PG_U);
+    w->write_ok = (pde & PG_W) && (pte & PG_W);
+    bool ok = true;
+    if (user) {
+        ok = w->user_ok && (!wr || w->write_ok);
+    } else if (wr && (cpu->cr0 & CR0_WP)) {
+        ok = w->write_ok;
+    }
+    if (!ok) {
+        w->fault = err | 1;
+        return;
+    }
+    if (set_bits) {
+        if (!(pde & PG_A) || (big && wr && !(pde & PG_D))) {
+            phys_wr32(cpu, pde_addr, pde | PG_A | (big && wr ? PG_D : 0));
+        }
+        if (!big && (!(pte & PG_A) || (wr && !(pte & PG_D)))) {
+            phys_wr32(cpu, pte_addr, pte | PG_A | (wr ? PG_D : 0));
+        }
+    }
+    w->dirty = (pte & PG_D) || wr;
+    w->global = (pte & PG_G) && (cpu->cr4 & CR4_PGE);
+    w->phys = big ? (pte & 0xFFC00000u) | (lin & 0x3FFFFFu)
+                  : (pte & ~0xFFFu) | (lin & 0xFFFu);
+}
+
+static void page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
+{
+    cpu->cr2 = lin;
+    log_ch(LOG_MMU, "#PF lin=%08x err=%x eip=%08x", lin, err, cpu->eip);
+    cpu_fault(cpu, EX_PF, err);
+}
+
+bool mmu_probe(struct cpu *cpu, uint32_t lin, unsigned acc, uint32_t *phys)
+{
+    if (!(cpu->cr0 & CR0_PG)) {
+        *phys = lin & cpu->a20_mask;
+        return true;
+    }
+    struct walk w;
+    walk(cpu, lin, acc, false, &w);
+    if (w.fault != 0xFFFFFFFFu) {
+        return false;
+    }
+    *phys = w.phys & cpu->a20_mask;
+    return true;
+}
+
+/* Translate and, for plain memory, fill the TLB entry of this access kind. */
+static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
+{
+    struct walk w = { .user_ok = true, .write_ok = true, .dirty = true };
+    if (cpu->cr0 & CR0_PG) {
+        walk(cpu, lin, acc, true, &w);
+        if (w.fault != 0xFFFFFFFFu) {
+            page_fault(cpu, lin, w.fault);
+        }
+    } else {
+        w.phys = lin;
+    }
+    uint32_t phys = w.phys & cpu->a20_mask;
+    bool writable;
+    uint8_t *host = bus_page_ptr(cpu->bus, phys, &writable);
+    int kind = (acc & ACC_W) ? TLB_WRITE : (acc & ACC_X) ? TLB_EXEC : TLB_READ;
+    if (host && (kind != TLB_WRITE || (writable && w.dirty))) {
+        struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
+        e->tag = lin & ~0xFFFu;
+        e->addend = (uintptr_t)host - (lin & ~0xFFFu);
+        e->phys = phys & ~0xFFFu;
+        e->global = w.global;
+    }
+    return phys;
+}
+
+uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc)
+{
+    return translate_fill(cpu, lin, acc);
+}
+
+uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, int size, unsigned acc)
+{
+    if ((lin & 0xFFF) > 4096u - (unsigned)size) {
+        /* crosses a page: both pages are checked before the bytes are read */
+        uint32_t v = 0;
+        uint32_t first = 4096 - (lin & 0xFFF);
+        translate_fill(cpu, lin, acc);
+        translate_fill(cpu, lin + first, acc);
+        for (int i = 0; i < size; i++) {
+            v |= mmu_read(cpu, lin + (uint32_t)i, 1, acc) << (8 * i);
+        }
+        return v;
+    }
+    uint32_t phys = translate_fill(cpu, lin, acc);
+    struct tlb_entry *e = tlb_hit(cpu, lin, size, acc, (acc & ACC_X) ? TLB_EXEC : TLB_READ);
+    if (e) {
+        return ld_le((const uint8_t *)(e->addend + lin), size);
+    }
+    return bus_read(cpu->bus, phys, size);
+}
+
+void mmu_write_slow(struct cpu *cpu, uint32_t lin, uint32_t val, int size, unsigned acc)
+{
+    acc |= ACC_W;
+    if ((lin & 0xFFF) > 4096u - (unsigned)size) {
+        uint32_t first = 4096 - (lin & 0xFFF);
+        translate_fill(cpu, lin, acc);
+        translate_fill(cpu, lin + first, acc);
+        for (int i = 0; i < size; i++) {
+            mmu_write(cpu, lin + (uint32_t)i, (val >> (8 * i)) & 0xFF, 1, acc);
+        }
+        return;
+    }
+    uint32_t phys = translate_fill(cpu, lin, acc);
+    struct tlb_entry *e = tlb_hit(cpu, lin, size, acc, TLB_WRITE);
+    if (e) {
+        st_le((uint8_t *)(e->addend + lin), val, size);
+        if (cpu->bus->write_notify) {
+            cpu->bus->write_notify(cpu->bus->notify_opaque, phys, (uint32_t)size);
+        }
+        return;
+    }
+    bus_write(cpu->bus, phys, val, size);
+}

@@ -1,0 +1,16 @@
+/* ops_sys.c - privileged and system instructions (being written). */
+#include "ops.h"
+
+void require_cpl0(struct cpu *cpu)
+{
+    if (cpu_pmode(cpu) && (cpu->cpl != 0 || cpu_v86(cpu))) {
+        cpu_fault(cpu, EX_GP, 0);
+    }
+}
+
+void io_check(struct cpu *cpu, uint16_t port, int size)
+{
+    if (cpu_pmode(cpu) && (cpu->cpl > cpu_iopl(cpu) || cpu_v86(cpu))) {
+        cpu_fault(cpu, EX_GP, 0);
+    }
+}

@@ -1,0 +1,274 @@
+/*
+ * bus.c - physical memory map and I/O port space (see bus.h).
+ *
+ * Lookups walk a small array of ranges, newest mapping first, so a ROM or
+ * MMIO window mapped over RAM hides it.  Plain-memory pages are handed to
+ * the CPU's TLB as host pointers; everything else takes this slow path.
+ */
+#include "bus.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+struct bus *bus_new(uint32_t ram_size)
+{
+    struct bus *bus = calloc(1, sizeof(*bus));
+    if (!bus) {
+        return NULL;
+    }
+    bus->ram = calloc(1, ram_size ? ram_size : 1);
+    if (!bus->ram) {
+        free(bus);
+        return NULL;
+    }
+    bus->ram_size = ram_size;
+    return bus;
+}
+
+void bus_free(struct bus *bus)
+{
+    if (bus) {
+        free(bus->ram);
+        free(bus);
+    }
+}
+
+static int add_map(struct bus *bus, struct bus_map m)
+{
+    if (bus->nmaps == BUS_MAX_MAPS || m.len == 0) {
+        return -1;
+    }
+    bus->maps[bus->nmaps++] = m;
+    bus->generation++;
+    return 0;
+}
+
+int bus_map_rom(struct bus *bus, uint32_t start, uint32_t len, uint8_t *host)
+{
+    return add_map(bus, (struct bus_map){ .start = start, .len = len,
+                                          .kind = MAP_ROM, .host = host });
+}
+
+int bus_map_mmio(struct bus *bus, uint32_t start, uint32_t len,
+                 const struct io_ops *ops, void *opaque)
+{
+    return add_map(bus, (struct bus_map){ .start = start, .len = len,
+                                          .kind = MAP_MMIO, .ops = ops,
+                                          .opaque = opaque });
+}
+
+void bus_unmap(struct bus *bus, uint32_t start)
+{
+    for (int i = bus->nmaps - 1; i >= 0; i--) {
+        if (bus->maps[i].start == start) {
+            memmove(&bus->maps[i], &bus->maps[i + 1],
+                    (size_t)(bus->nmaps - i - 1) * sizeof(bus->maps[0]));
+            bus->nmaps--;
+            bus->generation++;
+            return;
+        }
+    }
+}
+
+/* The newest mapping covering paddr, or NULL (then RAM or nothing). */
+static const struct bus_map *find_map(const struct bus *bus, uint32_t paddr)
+{
+    for (int i = bus->nmaps - 1; i >= 0; i--) {
+        const struct bus_map *m = &bus->maps[i];
+        if (paddr - m->start < m->len) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* Does any mapping overlap [start, start+len)? */
+static bool map_overlaps(const struct bus *bus, uint32_t start, uint32_t len)
+{
+    for (int i = 0; i < bus->nmaps; i++) {
+        const struct bus_map *m = &bus->maps[i];
+        uint64_t a0 = m->start, a1 = (uint64_t)m->start + m->len;
+        if (a0 < (uint64_t)start + len && (uint64_t)start < a1) {
+            return true;
+        }
+    }
+    return false;
+}
+
+uint8_t *bus_page_ptr(struct bus *bus, uint32_t paddr, bool *writable)
+{
+    uint32_t page = paddr & ~0xFFFu;
+    const struct bus_map *m = find_map(bus, page);
+    if (m) {
+        if (m->kind == MAP_MMIO || page - m->start > m->len - 4096) {
+            return NULL;
+        }
+        /* a later mapping may cover part of this page */
+        for (int i = bus->nmaps - 1; &bus->maps[i] != m; i--) {
+            const struct bus_map *o = &bus->maps[i];
+            if (o->start < page + 4096 && page < o->start + o->len) {
+                return NULL;
+            }
+        }
+        *writable = m->kind == MAP_RAM;
+        return m->host + (page - m->start);
+    }
+    if (page < bus->ram_size && bus->ram_size - page >= 4096 &&
+        !map_overlaps(bus, page, 4096)) {
+        *writable = true;
+        return bus->ram + page;
+    }
+    return NULL;
+}
+
+static uint32_t read_byte(struct bus *bus, uint32_t paddr)
+{
+    const struct bus_map *m = find_map(bus, paddr);
+    if (m) {
+        if (m->kind == MAP_MMIO) {
+            return m->ops->read(m->opaque, paddr - m->start, 1) & 0xFF;
+        }
+        return m->host[paddr - m->start];
+    }
+    return paddr < bus->ram_size ? bus->ram[paddr] : 0xFF;
+}
+
+static void write_byte(struct bus *bus, uint32_t paddr, uint8_t val)
+{
+    const struct bus_map *m = find_map(bus, paddr);
+    if (m) {
+        if (m->kind == MAP_MMIO) {
+            m->ops->write(m->opaque, paddr - m->start, val, 1);
+        } else if (m->kind == MAP_RAM) {
+            m->host[paddr - m->start] = val;
+        }
+        return;
+    }
+    if (paddr < bus->ram_size) {
+        bus->ram[paddr] = val;
+    }
+}
+
+static bool size_ok(const struct io_ops *ops, int size)
+{
+    return ops->sizes & (size == 1 ? 1 : size == 2 ? 2 : 4);
+}
+
+uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
+{
+    const struct bus_map *m = find_map(bus, paddr);
+    if (m && m->kind == MAP_MMIO && paddr - m->start <= m->len - size &&
+        size_ok(m->ops, size)) {
+        return m->ops->read(m->opaque, paddr - m->start, size);
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < size; i++) {
+        v |= read_byte(bus, paddr + i) << (8 * i);
+    }
+    return v;
+}
+
+void bus_write(struct bus *bus, uint32_t paddr, uint32_t val, int size)
+{
+    const struct bus_map *m = find_map(bus, paddr);
+    if (m && m->kind == MAP_MMIO && paddr - m->start <= m->len - size &&
+        size_ok(m->ops, size)) {
+        m->ops->write(m->opaque, paddr - m->start, val, size);
+        return;
+    }
+    for (int i = 0; i < size; i++) {
+        write_byte(bus, paddr + i, (uint8_t)(val >> (8 * i)));
+    }
+    if (bus->write_notify) {
+        bus->write_notify(bus->notify_opaque, paddr, (uint32_t)size);
+    }
+}
+
+void bus_read_buf(struct bus *bus, uint32_t paddr, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        p[i] = (uint8_t)read_byte(bus, paddr + (uint32_t)i);
+    }
+}
+
+void bus_write_buf(struct bus *bus, uint32_t paddr, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        write_byte(bus, paddr + (uint32_t)i, p[i]);
+    }
+    if (bus->write_notify && len) {
+        bus->write_notify(bus->notify_opaque, paddr, (uint32_t)len);
+    }
+}
+
+int bus_map_ports(struct bus *bus, uint16_t start, uint16_t len,
+                  const struct io_ops *ops, void *opaque)
+{
+    if (bus->nports == BUS_MAX_PORTS || len == 0 ||
+        (uint32_t)start + len > 65536) {
+        return -1;
+    }
+    bus->ports[bus->nports] = (struct bus_ports){ start, len, ops, opaque };
+    bus->nports++;
+    for (uint32_t p = start; p < (uint32_t)start + len; p++) {
+        bus->port_index[p] = (uint16_t)bus->nports;
+    }
+    return 0;
+}
+
+static uint32_t in_byte(struct bus *bus, uint16_t port)
+{
+    uint16_t idx = bus->port_index[port];
+    if (!idx) {
+        log_ch(LOG_IO, "in from unclaimed port %#x", port);
+        return 0xFF;
+    }
+    const struct bus_ports *p = &bus->ports[idx - 1];
+    return p->ops->read(p->opaque, port - p->start, 1) & 0xFF;
+}
+
+static void out_byte(struct bus *bus, uint16_t port, uint8_t val)
+{
+    uint16_t idx = bus->port_index[port];
+    if (!idx) {
+        log_ch(LOG_IO, "out %#x to unclaimed port %#x", val, port);
+        return;
+    }
+    const struct bus_ports *p = &bus->ports[idx - 1];
+    p->ops->write(p->opaque, port - p->start, val, 1);
+}
+
+uint32_t bus_in(struct bus *bus, uint16_t port, int size)
+{
+    uint16_t idx = bus->port_index[port];
+    if (idx) {
+        const struct bus_ports *p = &bus->ports[idx - 1];
+        if (port - p->start <= p->len - size && size_ok(p->ops, size)) {
+            return p->ops->read(p->opaque, port - p->start, size);
+        }
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < size; i++) {
+        v |= in_byte(bus, (uint16_t)(port + i)) << (8 * i);
+    }
+    return v;
+}
+
+void bus_out(struct bus *bus, uint16_t port, uint32_t val, int size)
+{
+    uint16_t idx = bus->port_index[port];
+    if (idx) {
+        const struct bus_ports *p = &bus->ports[idx - 1];
+        if (port - p->start <= p->len - size && size_ok(p->ops, size)) {
+            p->ops->write(p->opaque, port - p->start, val, size);
+            return;
+        }
+    }
+    for (int i = 0; i < size; i++) {
+        out_byte(bus, (uint16_t)(port + i), (uint8_t)(val >> (8 * i)));
+    }
+}

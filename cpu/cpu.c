@@ -46,7 +46,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->cpl = 0;
     memset(&cpu->fpu, 0, sizeof(cpu->fpu));
     cpu->fpu.cw = 0x0040;
-    cpu->fpu.tw = 0xFFFF;
+    cpu->fpu.tw = 0x5555;        /* SDM 9.1.1: tags after RESET */
     memset(&cpu->msr, 0, sizeof(cpu->msr));
     cpu->msr.apic_base = 0xFEE00900u; /* BSP, enabled */
     cpu->msr.mtrr_cap = 0x508;
@@ -70,4 +70,13 @@ void cpu_set_intr(struct cpu *cpu, bool level)
 void cpu_raise_nmi(struct cpu *cpu)
 {
     cpu->nmi_pending = true;
+}
+
+void cpu_set_a20(struct cpu *cpu, bool on)
+{
+    uint32_t mask = on ? 0xFFFFFFFFu : ~(1u << 20);
+    if (mask != cpu->a20_mask) {
+        cpu->a20_mask = mask;
+        mmu_flush(cpu, false);
+    }
 }

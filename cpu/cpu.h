@@ -217,6 +217,8 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max);
 /* Execute exactly one instruction (or deliver one pending event). */
 void cpu_step(struct cpu *cpu);
 void cpu_set_intr(struct cpu *cpu, bool level);
+/* The A20 gate: with it off, physical address bit 20 reads as zero. */
+void cpu_set_a20(struct cpu *cpu, bool on);
 void cpu_raise_nmi(struct cpu *cpu);
 
 /* --- faults (cpu/except.c) --- */

@@ -175,6 +175,7 @@ struct cpu {
     /* memory */
     struct bus *bus;
     uint32_t a20_mask;  /* 0xFFFFFFFF, or ~(1 << 20) with A20 off */
+    uint64_t bus_gen;   /* bus map generation the TLB was filled under */
     struct tlb_entry tlb[2][TLB_KINDS][TLB_SIZE]; /* [user][kind][index] */
 
     /* execution control */

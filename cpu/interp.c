@@ -7,6 +7,7 @@
  * order: a pending single-step/debug trap, NMI, and INTR when EFLAGS.IF is
  * set and no STI/MOV SS shadow is active.
  */
+#include "hw/bus.h"
 #include "insn.h"
 #include "mem.h"
 #include "ops.h"
@@ -94,6 +95,11 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max)
 {
     uint64_t start = cpu->icount;
     volatile uint64_t limit = start + max;
+    if (cpu->bus->generation != cpu->bus_gen) {
+        /* a ROM/MMIO window moved: cached host pointers may be stale */
+        cpu->bus_gen = cpu->bus->generation;
+        mmu_flush(cpu, false);
+    }
     cpu->jmp_valid = true;
     if (setjmp(cpu->jmp)) {
         if (cpu->exc_vec == -2) {   /* triple fault: the board resets */

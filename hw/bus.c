@@ -45,6 +45,12 @@ static int add_map(struct bus *bus, struct bus_map m)
     return 0;
 }
 
+int bus_map_ram(struct bus *bus, uint32_t start, uint32_t len, uint8_t *host)
+{
+    return add_map(bus, (struct bus_map){ .start = start, .len = len,
+                                          .kind = MAP_RAM, .host = host });
+}
+
 int bus_map_rom(struct bus *bus, uint32_t start, uint32_t len, uint8_t *host)
 {
     return add_map(bus, (struct bus_map){ .start = start, .len = len,
@@ -208,16 +214,41 @@ void bus_write_buf(struct bus *bus, uint32_t paddr, const void *buf, size_t len)
 int bus_map_ports(struct bus *bus, uint16_t start, uint16_t len,
                   const struct io_ops *ops, void *opaque)
 {
-    if (bus->nports == BUS_MAX_PORTS || len == 0 ||
-        (uint32_t)start + len > 65536) {
+    if (len == 0 || (uint32_t)start + len > 65536) {
         return -1;
     }
-    bus->ports[bus->nports] = (struct bus_ports){ start, len, ops, opaque };
-    bus->nports++;
+    int slot = 0;
+    while (slot < bus->nports && bus->ports[slot].ops) {
+        slot++;   /* reuse a slot freed by bus_unmap_ports */
+    }
+    if (slot == BUS_MAX_PORTS) {
+        return -1;
+    }
+    bus->ports[slot] = (struct bus_ports){ start, len, ops, opaque };
+    if (slot == bus->nports) {
+        bus->nports++;
+    }
     for (uint32_t p = start; p < (uint32_t)start + len; p++) {
-        bus->port_index[p] = (uint16_t)bus->nports;
+        bus->port_index[p] = (uint16_t)(slot + 1);
     }
     return 0;
+}
+
+void bus_unmap_ports(struct bus *bus, uint16_t start)
+{
+    for (int i = 0; i < bus->nports; i++) {
+        struct bus_ports *p = &bus->ports[i];
+        if (p->start == start && p->ops) {
+            for (uint32_t q = p->start; q < (uint32_t)p->start + p->len; q++) {
+                if (bus->port_index[q] == i + 1) {
+                    bus->port_index[q] = 0;
+                }
+            }
+            p->ops = NULL;   /* the slot stays; indices of others are kept */
+            p->len = 0;
+            return;
+        }
+    }
 }
 
 static uint32_t in_byte(struct bus *bus, uint16_t port)

@@ -58,6 +58,8 @@ struct bus {
 struct bus *bus_new(uint32_t ram_size);
 void bus_free(struct bus *bus);
 
+/* Map host memory as RAM (a framebuffer, say; the bus does not copy it). */
+int bus_map_ram(struct bus *bus, uint32_t start, uint32_t len, uint8_t *host);
 /* Map host memory as ROM (read-only; the bus does not copy it). */
 int bus_map_rom(struct bus *bus, uint32_t start, uint32_t len, uint8_t *host);
 int bus_map_mmio(struct bus *bus, uint32_t start, uint32_t len,
@@ -66,6 +68,8 @@ int bus_map_mmio(struct bus *bus, uint32_t start, uint32_t len,
 void bus_unmap(struct bus *bus, uint32_t start);
 int bus_map_ports(struct bus *bus, uint16_t start, uint16_t len,
                   const struct io_ops *ops, void *opaque);
+/* Remove the port range that starts at `start` (PCI BAR moves). */
+void bus_unmap_ports(struct bus *bus, uint16_t start);
 
 /*
  * Host pointer for the page holding `paddr`, if the whole page is plain

@@ -95,11 +95,6 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max)
 {
     uint64_t start = cpu->icount;
     volatile uint64_t limit = start + max;
-    if (cpu->bus->generation != cpu->bus_gen) {
-        /* a ROM/MMIO window moved: cached host pointers may be stale */
-        cpu->bus_gen = cpu->bus->generation;
-        mmu_flush(cpu, false);
-    }
     cpu->jmp_valid = true;
     if (setjmp(cpu->jmp)) {
         if (cpu->exc_vec == -2) {   /* triple fault: the board resets */
@@ -111,6 +106,11 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max)
         deliver_fault(cpu);
     }
     while (cpu->icount < limit && !cpu->reset_request) {
+        if (cpu->bus->generation != cpu->bus_gen) {
+            /* a ROM/MMIO window moved: cached host pointers may be stale */
+            cpu->bus_gen = cpu->bus->generation;
+            mmu_flush(cpu, false);
+        }
         if (take_events(cpu)) {
             continue;
         }

@@ -157,6 +157,11 @@ static void write_byte(struct bus *bus, uint32_t paddr, uint8_t val)
     }
 }
 
+static uint32_t size_mask_bytes(int size)
+{
+    return size >= 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+}
+
 static bool size_ok(const struct io_ops *ops, int size)
 {
     return ops->sizes & (size == 1 ? 1 : size == 2 ? 2 : 4);
@@ -167,7 +172,7 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
     const struct bus_map *m = find_map(bus, paddr);
     if (m && m->kind == MAP_MMIO && paddr - m->start <= m->len - size &&
         size_ok(m->ops, size)) {
-        return m->ops->read(m->opaque, paddr - m->start, size);
+        return m->ops->read(m->opaque, paddr - m->start, size) & size_mask_bytes(size);
     }
     uint32_t v = 0;
     for (int i = 0; i < size; i++) {
@@ -279,7 +284,7 @@ uint32_t bus_in(struct bus *bus, uint16_t port, int size)
     if (idx) {
         const struct bus_ports *p = &bus->ports[idx - 1];
         if (port - p->start <= p->len - size && size_ok(p->ops, size)) {
-            return p->ops->read(p->opaque, port - p->start, size);
+            return p->ops->read(p->opaque, port - p->start, size) & size_mask_bytes(size);
         }
     }
     uint32_t v = 0;

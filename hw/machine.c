@@ -1,0 +1,278 @@
+/*
+ * machine.c - the minimal board and its run loop (see machine.h).
+ *
+ * The board owns everything it creates (bus, ROM image, CPU, devices) and
+ * all run state lives in struct machine, so tests can build several.
+ * The loop runs the CPU in slices of MACHINE_SLICE instructions; between
+ * slices it flushes the consoles and checks the stop conditions.  A device
+ * that asks to stop the machine also marks the CPU halted, which ends the
+ * current slice at the next instruction boundary.
+ */
+#include "machine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cpu/cpu.h"
+#include "hw/bus.h"
+#include "hw/debugcon.h"
+#include "hw/debugexit.h"
+#include "util/log.h"
+
+#define MACHINE_SLICE 100000  /* instructions between checks */
+#define IDLE_SLEEP_NS 1000000 /* a halted CPU polls every millisecond */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Check an image size against the rules in machine.h. */
+static int check_rom_size(const char *path, long long size, char *err, size_t errlen)
+{
+    if (size == 0) {
+        snprintf(err, errlen, "firmware image '%s' is empty", path);
+        return -1;
+    }
+    if (size > (long long)MACHINE_ROM_MAX) {
+        snprintf(err, errlen,
+                 "firmware image '%s' is too large "
+                 "(%lld bytes; at most 16 MiB)",
+                 path, size);
+        return -1;
+    }
+    if (size % MACHINE_ROM_ALIGN) {
+        snprintf(err, errlen,
+                 "firmware image '%s' has size %lld, "
+                 "not a multiple of 4 KiB",
+                 path, size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read the whole firmware image into m->rom. */
+static int load_rom(struct machine *m, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f) {
+        snprintf(err, errlen, "cannot open firmware image '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "firmware image '%s' is not a regular file", path);
+        fclose(f);
+        return -1;
+    }
+    if (check_rom_size(path, (long long)st.st_size, err, errlen) < 0) {
+        fclose(f);
+        return -1;
+    }
+    m->rom_size = (uint32_t)st.st_size;
+    m->rom = malloc(m->rom_size);
+    if (!m->rom || fread(m->rom, 1, m->rom_size, f) != m->rom_size) {
+        snprintf(err, errlen, "cannot read firmware image '%s'%s", path,
+                 m->rom ? ": short read" : ": out of memory");
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The image at 4 GiB - size, and its tail again just below 1 MiB. */
+static int map_rom(struct machine *m, char *err, size_t errlen)
+{
+    uint32_t low = m->rom_size < MACHINE_ROM_LOW_MAX ? m->rom_size : MACHINE_ROM_LOW_MAX;
+    uint32_t high_base = (uint32_t)(0x100000000ull - m->rom_size);
+    if (bus_map_rom(m->bus, high_base, m->rom_size, m->rom) < 0 ||
+        bus_map_rom(m->bus, 0x100000u - low, low, m->rom + (m->rom_size - low)) < 0) {
+        snprintf(err, errlen, "cannot map the firmware image");
+        return -1;
+    }
+    return 0;
+}
+
+struct machine *machine_new(const struct machine_config *cfg, char *err, size_t errlen)
+{
+    struct machine *m = calloc(1, sizeof(*m));
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->no_reboot = cfg->no_reboot;
+    m->timeout_ns = cfg->timeout_ns;
+    m->bus = bus_new(cfg->ram_size);
+    if (!m->bus) {
+        snprintf(err, errlen, "cannot allocate %u MiB of guest RAM", cfg->ram_size >> 20);
+        machine_free(m);
+        return NULL;
+    }
+    /* The ROM must be mapped before the CPU fills its TLB. */
+    if (load_rom(m, cfg->bios_path, err, errlen) < 0 || map_rom(m, err, errlen) < 0) {
+        machine_free(m);
+        return NULL;
+    }
+    m->cpu = calloc(1, sizeof(*m->cpu));
+    if (!m->cpu) {
+        snprintf(err, errlen, "out of memory");
+        machine_free(m);
+        return NULL;
+    }
+    cpu_init(m->cpu, m->bus);
+    return m;
+}
+
+/* -1 with a message if any port of [base, base + len) is taken. */
+static int ports_free(struct machine *m, const char *dev, uint16_t base, uint16_t len, char *err,
+                      size_t errlen)
+{
+    if ((uint32_t)base + len > 0x10000u || len == 0) {
+        snprintf(err, errlen, "%s: ports %#x+%u do not fit the I/O space", dev, base, len);
+        return -1;
+    }
+    for (uint32_t p = base; p < (uint32_t)base + len; p++) {
+        if (m->bus->port_index[p]) {
+            snprintf(err, errlen, "%s: I/O port %#x is already in use", dev, p);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int machine_add_debugcon(struct machine *m, uint16_t iobase, uint8_t readback, struct chardev *chr,
+                         char *err, size_t errlen)
+{
+    if (m->ndebugcon == MACHINE_MAX_DEVICES) {
+        snprintf(err, errlen, "isa-debugcon: too many devices");
+        return -1;
+    }
+    if (ports_free(m, "isa-debugcon", iobase, 1, err, errlen) < 0) {
+        return -1;
+    }
+    struct debugcon *dc = debugcon_new(m->bus, iobase, readback, chr);
+    if (!dc) {
+        snprintf(err, errlen, "isa-debugcon: cannot register port %#x", iobase);
+        return -1;
+    }
+    m->debugcon[m->ndebugcon++] = dc;
+    return 0;
+}
+
+/* debug-exit callback: record the status and end the CPU's slice. */
+static void request_exit(void *opaque, int status)
+{
+    struct machine *m = opaque;
+    if (!m->exit_requested) {
+        m->exit_requested = true;
+        m->exit_status = status;
+    }
+    m->cpu->halted = true;
+}
+
+int machine_add_debugexit(struct machine *m, uint16_t iobase, uint16_t iosize, char *err,
+                          size_t errlen)
+{
+    if (m->ndebugexit == MACHINE_MAX_DEVICES) {
+        snprintf(err, errlen, "isa-debug-exit: too many devices");
+        return -1;
+    }
+    if (ports_free(m, "isa-debug-exit", iobase, iosize, err, errlen) < 0) {
+        return -1;
+    }
+    struct debugexit *de = debugexit_new(m->bus, iobase, iosize, request_exit, m);
+    if (!de) {
+        snprintf(err, errlen, "isa-debug-exit: cannot register ports %#x+%u", iobase, iosize);
+        return -1;
+    }
+    m->debugexit[m->ndebugexit++] = de;
+    return 0;
+}
+
+static void flush_consoles(struct machine *m)
+{
+    for (int i = 0; i < m->ndebugcon; i++) {
+        debugcon_flush(m->debugcon[i]);
+    }
+}
+
+/* A halted CPU that nothing on this board can wake up. */
+static bool halted_for_good(const struct cpu *cpu)
+{
+    return cpu->halted && (!(cpu->eflags & F_IF) || !cpu->intr_ack);
+}
+
+static void idle(void)
+{
+    struct timespec ts = { 0, IDLE_SLEEP_NS };
+    nanosleep(&ts, NULL);
+}
+
+/* Handle a guest reset request; true if the run must end. */
+static bool handle_reset(struct machine *m)
+{
+    if (m->no_reboot) {
+        fprintf(stderr, "kasou: guest reset (triple fault or reset request); "
+                        "exiting because of -no-reboot\n");
+        return true;
+    }
+    log_ch(LOG_CPU, "guest reset: restarting the CPU");
+    cpu_reset(m->cpu);
+    return false;
+}
+
+int machine_run(struct machine *m)
+{
+    uint64_t deadline = m->timeout_ns ? now_ns() + m->timeout_ns : 0;
+    for (;;) {
+        cpu_run(m->cpu, MACHINE_SLICE);
+        flush_consoles(m);
+        if (m->exit_requested) {
+            return m->exit_status;
+        }
+        if (m->cpu->reset_request && handle_reset(m)) {
+            return 0;
+        }
+        if (deadline && now_ns() >= deadline) {
+            fprintf(stderr, "kasou: -timeout: stopping the guest after %.3g s\n",
+                    (double)m->timeout_ns / 1e9);
+            return MACHINE_EXIT_TIMEOUT;
+        }
+        if (m->cpu->halted) {
+            if (halted_for_good(m->cpu) && !deadline) {
+                fprintf(stderr,
+                        "kasou: guest halted %s; nothing can wake it, "
+                        "exiting\n",
+                        (m->cpu->eflags & F_IF) ? "and the board has no interrupt source"
+                                                : "with interrupts disabled");
+                return 0;
+            }
+            idle();
+        }
+    }
+}
+
+void machine_free(struct machine *m)
+{
+    if (!m) {
+        return;
+    }
+    for (int i = 0; i < m->ndebugcon; i++) {
+        debugcon_flush(m->debugcon[i]);
+        debugcon_free(m->debugcon[i]);
+    }
+    for (int i = 0; i < m->ndebugexit; i++) {
+        debugexit_free(m->debugexit[i]);
+    }
+    free(m->cpu);
+    bus_free(m->bus);
+    free(m->rom);
+    free(m);
+}

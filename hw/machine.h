@@ -1,0 +1,74 @@
+/*
+ * machine.h - the minimal board: RAM, a firmware ROM, a CPU, and the two
+ * test devices (isa-debugcon, isa-debug-exit).
+ *
+ * This is the machine kasou runs until the full PC (hw/pc.c) arrives.  The
+ * firmware image is mapped at the top of the 4 GiB space and its last
+ * 128 KiB (or all of it, if smaller) again just below 1 MiB, where a PC's
+ * BIOS lives, so the reset vector at 0xFFFFFFF0 and real-mode code at
+ * F000:xxxx see the same bytes.
+ *
+ * machine_run() runs the CPU in slices and stops when:
+ *   - the guest writes the debug-exit port: status (V << 1) | 1;
+ *   - the guest resets (triple fault) with no_reboot set: status 0
+ *     (without it the CPU is reset and runs the firmware again);
+ *   - the timeout expires: status MACHINE_EXIT_TIMEOUT (124);
+ *   - the CPU halts and nothing can wake it (interrupts disabled, or no
+ *     interrupt controller on this board): status 0 with a message, unless
+ *     a timeout was given, in which case it waits for the timeout as QEMU
+ *     would hang.
+ */
+#ifndef KASOU_MACHINE_H
+#define KASOU_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bus;
+struct cpu;
+struct chardev;
+struct debugcon;
+struct debugexit;
+
+#define MACHINE_MAX_DEVICES 8
+#define MACHINE_ROM_MAX (16u << 20)      /* largest firmware image */
+#define MACHINE_ROM_ALIGN 4096u          /* image sizes are whole pages */
+#define MACHINE_ROM_LOW_MAX (128u << 10) /* part mirrored below 1 MiB */
+#define MACHINE_EXIT_TIMEOUT 124         /* as timeout(1) */
+
+struct machine_config {
+    uint32_t ram_size;
+    const char *bios_path; /* firmware image */
+    bool no_reboot;        /* a guest reset ends the run */
+    uint64_t timeout_ns;   /* 0: run until the guest ends */
+};
+
+struct machine {
+    struct bus *bus;
+    struct cpu *cpu;
+    uint8_t *rom;
+    uint32_t rom_size;
+    struct debugcon *debugcon[MACHINE_MAX_DEVICES];
+    int ndebugcon;
+    struct debugexit *debugexit[MACHINE_MAX_DEVICES];
+    int ndebugexit;
+    bool no_reboot;
+    uint64_t timeout_ns;
+    /* run state */
+    bool exit_requested;
+    int exit_status;
+};
+
+/* Build the board; NULL with a message in err[] on failure. */
+struct machine *machine_new(const struct machine_config *cfg, char *err, size_t errlen);
+/* Add devices; -1 with a message in err[] (port in use, too many). */
+int machine_add_debugcon(struct machine *m, uint16_t iobase, uint8_t readback, struct chardev *chr,
+                         char *err, size_t errlen);
+int machine_add_debugexit(struct machine *m, uint16_t iobase, uint16_t iosize, char *err,
+                          size_t errlen);
+/* Run until the guest or a limit ends it; returns the exit status. */
+int machine_run(struct machine *m);
+void machine_free(struct machine *m);
+
+#endif

@@ -1,0 +1,162 @@
+#!/bin/sh
+# run.sh KASOU ROMDIR - kasou's machine tests.
+#
+# Boots the project's own ROMs (ROMDIR/demo.bin, ROMDIR/cputest.bin) and a
+# few ROMs made here on the fly, and checks the command line's error
+# handling.  Every run that executes guest code has a -timeout, so a broken
+# CPU fails a case instead of hanging the suite.  Prints "ok - NAME" or
+# "not ok - NAME" per case and ends with "N passed, M failed".
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 KASOU ROMDIR" >&2
+    exit 2
+fi
+KASOU=$1
+ROMDIR=$2
+EXITDEV=isa-debug-exit,iobase=0x501,iosize=2
+passed=0
+failed=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kasou-guest.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+ok() {
+    passed=$((passed + 1))
+    echo "ok - $1"
+}
+
+not_ok() {
+    failed=$((failed + 1))
+    echo "not ok - $1"
+    shift
+    for line in "$@"; do
+        echo "#   $line"
+    done
+}
+
+# A guard against a kasou that hangs (a case without -timeout, or a bug):
+# coreutils timeout(1) if there is one.
+GUARD=
+if command -v timeout >/dev/null 2>&1; then
+    GUARD="timeout -k 5 60"
+fi
+
+# run ARGS...: run kasou; sets $status, output in $tmp/out and $tmp/err.
+run() {
+    $GUARD "$KASOU" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    status=$?
+}
+
+# expect NAME STATUS: check the last run's exit status.
+expect_status() {
+    if [ "$status" -eq "$2" ]; then
+        ok "$1"
+    else
+        not_ok "$1" "exit status $status, expected $2" \
+            "stderr: $(head -c 300 "$tmp/err" | head -n 3)"
+    fi
+}
+
+# expect_error NAME PATTERN: status 1 and a message matching PATTERN.
+expect_error() {
+    if [ "$status" -eq 1 ] && grep -q -e "$2" "$tmp/err"; then
+        ok "$1"
+    else
+        not_ok "$1" "exit status $status (expected 1), stderr: $(head -n 2 "$tmp/err")"
+    fi
+}
+
+# rom FILE BYTES: a 64 KiB image of one repeated 2-byte pattern (octal).
+rom() {
+    printf "$2" >"$1.part"
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+        cat "$1.part" "$1.part" >"$1.next"
+        mv "$1.next" "$1.part"
+    done
+    mv "$1.part" "$1"
+}
+
+# --- the demo ROM
+run -bios "$ROMDIR/demo.bin" -nographic -debugcon stdio -device "$EXITDEV" \
+    -no-reboot -timeout 10
+if [ "$(cat "$tmp/out")" = "Hello from kasou" ]; then
+    ok "demo ROM prints its greeting on the debug console"
+else
+    not_ok "demo ROM prints its greeting on the debug console" \
+        "stdout: $(head -c 200 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+fi
+expect_status "demo ROM exits through isa-debug-exit with status 1" 1
+
+run -bios "$ROMDIR/demo.bin" -nographic -debugcon "file:$tmp/con.txt" \
+    -device "$EXITDEV" -no-reboot -timeout 10
+if [ "$status" -eq 1 ] && [ "$(cat "$tmp/con.txt" 2>/dev/null)" = "Hello from kasou" ] &&
+    [ ! -s "$tmp/out" ]; then
+    ok "-debugcon file:PATH writes the console to a file"
+else
+    not_ok "-debugcon file:PATH writes the console to a file" "exit status $status"
+fi
+
+# --- the CPU test ROM
+run -bios "$ROMDIR/cputest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
+    -no-reboot -timeout 30
+if grep -q '^cputest: [0-9][0-9]* checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
+    ok "cputest ROM: $(cat "$tmp/out")"
+else
+    not_ok "cputest ROM passes all its checks" "exit status $status (expected 1)" \
+        "stdout: $(head -c 300 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+fi
+
+# --- ROMs made here: HLT everywhere, and "jmp $" everywhere
+rom "$tmp/hlt.bin" '\364\364'
+rom "$tmp/loop.bin" '\353\376'
+run -bios "$tmp/hlt.bin" -nographic
+if [ "$status" -eq 0 ] && grep -q "halted with interrupts disabled" "$tmp/err"; then
+    ok "HLT with interrupts disabled ends the run with status 0"
+else
+    not_ok "HLT with interrupts disabled ends the run with status 0" \
+        "exit status $status, stderr: $(head -n 2 "$tmp/err")"
+fi
+run -bios "$tmp/hlt.bin" -nographic -timeout 0.5
+expect_status "HLT with -timeout waits for the timeout (status 124)" 124
+run -bios "$tmp/loop.bin" -nographic -timeout 1
+expect_status "-timeout stops a guest that loops forever (status 124)" 124
+
+# --- command-line errors
+run -bios "$tmp/no-such-file.bin" -nographic
+expect_error "a missing -bios file is an error naming the file" "no-such-file.bin"
+: >"$tmp/empty.bin"
+run -bios "$tmp/empty.bin" -nographic
+expect_error "an empty -bios file is an error" "empty"
+head -c 5000 "$ROMDIR/demo.bin" >"$tmp/odd.bin"
+run -bios "$tmp/odd.bin" -nographic
+expect_error "a -bios file that is not whole 4 KiB pages is an error" "4 KiB"
+run -bios "$ROMDIR/demo.bin" -m abc
+expect_error "-m abc is refused" "\-m"
+run -bios "$ROMDIR/demo.bin" -m 0
+expect_error "-m 0 is refused" "\-m"
+run -bios "$ROMDIR/demo.bin" -m 64X
+expect_error "-m with an unknown suffix is refused" "\-m"
+run -bios "$ROMDIR/demo.bin" -frobnicate
+expect_error "an unknown option is an error naming it" "frobnicate"
+run -bios
+expect_error "an option missing its argument is an error" "requires an argument"
+run -device isa-debugcon,iobase=0xe9
+expect_error "isa-debugcon without a chardev is refused" "chardev"
+run -device isa-debugcon,chardev=nope
+expect_error "isa-debugcon naming an unknown chardev is refused" "nope"
+run -accel jit
+expect_error "-accel jit says it is not available yet" "not available"
+run -display sdl
+expect_error "-display sdl says SDL is not there yet" "SDL"
+run -d nosuchchannel
+expect_error "an unknown -d channel is refused" "nosuchchannel"
+run -version
+if [ "$status" -eq 0 ] && grep -q "kasou version" "$tmp/out"; then
+    ok "-version prints the version"
+else
+    not_ok "-version prints the version" "exit status $status"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,657 @@
+/*
+ * options.c - parsing kasou's command line (see options.h).
+ *
+ * One table maps each option to its handler.  Handlers print their own
+ * error, naming the option, and return OPT_ERROR; informational options
+ * (-help, -version, -d help, -device help) print and return OPT_DONE.
+ * "-chardev" and "-device" take QEMU's list syntax: an implied first item
+ * (the backend or driver), then key=value pairs.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hw/debugcon.h"
+#include "hw/debugexit.h"
+#include "ui/chardev.h"
+#include "util/log.h"
+
+#define MIB (1024.0 * 1024.0)
+
+/* One item of a -chardev/-device list, split at its first '='. */
+struct kv {
+    char key[OPT_ID_MAX];
+    char val[OPT_PATH_MAX];
+    bool has_val;
+};
+
+static enum opt_result fail(const char *opt, const char *fmt, const char *what)
+{
+    fprintf(stderr, "kasou: %s: ", opt);
+    fprintf(stderr, fmt, what);
+    fputc('\n', stderr);
+    return OPT_ERROR;
+}
+
+/*
+ * Take the next item of a comma list from *p into kv; ",," stands for a
+ * literal comma.  Returns -1 if the item does not fit.
+ */
+static int next_item(const char **p, struct kv *kv)
+{
+    char buf[OPT_PATH_MAX + OPT_ID_MAX];
+    size_t len = 0;
+    const char *s = *p;
+    while (*s) {
+        char c = *s++;
+        if (c == ',') {
+            if (*s != ',') {
+                break;
+            }
+            s++;
+        }
+        if (len + 1 >= sizeof(buf)) {
+            return -1;
+        }
+        buf[len++] = c;
+    }
+    buf[len] = '\0';
+    *p = s;
+    char *eq = strchr(buf, '=');
+    kv->has_val = eq != NULL;
+    if (eq) {
+        *eq = '\0';
+    }
+    if (strlen(buf) >= sizeof(kv->key) || (eq && strlen(eq + 1) >= sizeof(kv->val))) {
+        return -1;
+    }
+    strcpy(kv->key, buf);
+    strcpy(kv->val, eq ? eq + 1 : "");
+    return 0;
+}
+
+/* An unsigned number, decimal or 0x hex (base 0, as QEMU properties). */
+static int parse_uint(const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    if (!*s || *s == '-' || *s == '+') {
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || v > max) {
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true")) {
+        *out = true;
+    } else if (!strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "false")) {
+        *out = false;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Multiplier for a QEMU size suffix; plain numbers are MiB. */
+static double size_unit(const char *suffix)
+{
+    static const char units[] = "BKMGT";
+    if (!*suffix) {
+        return MIB;
+    }
+    const char *u = strchr(units, suffix[0] >= 'a' ? suffix[0] - 32 : suffix[0]);
+    if (!u || suffix[1] || !suffix[0]) {
+        return 0;
+    }
+    double mult = 1;
+    for (const char *k = units; k < u; k++) {
+        mult *= 1024;
+    }
+    return mult;
+}
+
+/* A size as QEMU's -m takes it: "128", "128M", "0x80M", "1.5G", "65536K". */
+static int parse_size(const char *s, double *bytes)
+{
+    char *end;
+    double v;
+    if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2)) {
+        errno = 0;
+        v = (double)strtoull(s, &end, 16);
+        if (errno || end == s + 2) {
+            return -1;
+        }
+    } else {
+        if (!strchr("0123456789", *s) || !*s) {
+            return -1;
+        }
+        size_t digits = strspn(s, "0123456789.");
+        char num[64];
+        if (digits >= sizeof(num)) {
+            return -1;
+        }
+        memcpy(num, s, digits);
+        num[digits] = '\0';
+        v = strtod(num, &end);
+        if (*end) {
+            return -1;
+        }
+        end = (char *)s + digits;
+    }
+    double unit = size_unit(end);
+    if (unit == 0 || (unit == 1 && v != floor(v))) {
+        return -1;
+    }
+    *bytes = v * unit;
+    return 0;
+}
+
+static enum opt_result opt_m(struct options *o, const char *arg)
+{
+    const char *p = arg;
+    struct kv kv;
+    bool seen = false;
+    while (*p) {
+        if (next_item(&p, &kv) < 0) {
+            return fail("-m", "invalid memory size '%s'", arg);
+        }
+        const char *val = kv.has_val ? kv.val : kv.key;
+        if (kv.has_val && strcmp(kv.key, "size")) {
+            return fail("-m", "'%s' is not supported (only the RAM size is)", kv.key);
+        }
+        double bytes;
+        if (seen || parse_size(val, &bytes) < 0) {
+            return fail("-m", "invalid memory size '%s' (examples: 128, 256M, 1G)", arg);
+        }
+        if (bytes < OPT_RAM_MIN || bytes > OPT_RAM_MAX) {
+            return fail("-m",
+                        "memory size '%s' is out of range "
+                        "(1 MiB to 3584 MiB)",
+                        arg);
+        }
+        /* QEMU rounds RAM up to a whole page. */
+        o->ram_size = ((uint32_t)ceil(bytes) + 4095u) & ~4095u;
+        seen = true;
+    }
+    if (!seen) {
+        return fail("-m", "invalid memory size '%s'", arg);
+    }
+    return OPT_RUN;
+}
+
+static enum opt_result opt_bios(struct options *o, const char *arg)
+{
+    if (!*arg || strlen(arg) >= sizeof(o->bios)) {
+        return fail("-bios", "invalid file name '%s'", arg);
+    }
+    strcpy(o->bios, arg);
+    return OPT_RUN;
+}
+
+static enum opt_result opt_nographic(struct options *o, const char *arg)
+{
+    o->nographic = true;
+    o->display = OPT_DISPLAY_NONE;
+    return OPT_RUN;
+}
+
+static enum opt_result opt_display(struct options *o, const char *arg)
+{
+    size_t n = strcspn(arg, ",");
+    if (!strncmp(arg, "none", n) && n == 4) {
+        o->display = OPT_DISPLAY_NONE;
+        return OPT_RUN;
+    }
+    if (!strncmp(arg, "help", n) && n == 4) {
+        printf("Available display backend types:\nnone\n");
+        return OPT_DONE;
+    }
+    if (!strncmp(arg, "sdl", n) && n == 3) {
+        return fail("-display",
+                    "%s: the SDL display arrives with the PC "
+                    "platform; use -display none or -nographic for now",
+                    "sdl");
+    }
+    return fail("-display", "unknown display type '%s' (kasou has: none)", arg);
+}
+
+static int count_stdio(const struct options *o)
+{
+    int n = 0;
+    for (int i = 0; i < o->nchardevs; i++) {
+        n += o->chardevs[i].backend == CHARDEV_STDIO;
+    }
+    return n;
+}
+
+/* Check and append a chardev; `opt` names the option for messages. */
+static enum opt_result add_chardev(struct options *o, const char *opt, const struct opt_chardev *c)
+{
+    if (!c->id[0]) {
+        return fail(opt, "%s", "id=ID is required");
+    }
+    for (int i = 0; i < o->nchardevs; i++) {
+        if (!strcmp(o->chardevs[i].id, c->id)) {
+            return fail(opt, "duplicate chardev id '%s'", c->id);
+        }
+    }
+    if (c->backend == CHARDEV_FILE && !c->path[0]) {
+        return fail(opt, "%s", "the file backend needs path=PATH");
+    }
+    if (c->backend == CHARDEV_STDIO && count_stdio(o) > 0) {
+        return fail(opt, "%s", "cannot use stdio by multiple character devices");
+    }
+    if (o->nchardevs == OPT_MAX_CHARDEVS) {
+        return fail(opt, "%s", "too many character devices");
+    }
+    o->chardevs[o->nchardevs++] = *c;
+    return OPT_RUN;
+}
+
+/* One key=value of -chardev for backend c->backend. */
+static enum opt_result chardev_param(struct opt_chardev *c, const struct kv *kv)
+{
+    bool flag;
+    if (!strcmp(kv->key, "id") && kv->has_val) {
+        if (!kv->val[0] || strlen(kv->val) >= sizeof(c->id)) {
+            return fail("-chardev", "invalid id '%s' (1 to 31 characters)", kv->val);
+        }
+        memcpy(c->id, kv->val, strlen(kv->val) + 1);
+    } else if (!strcmp(kv->key, "path") && c->backend == CHARDEV_FILE) {
+        snprintf(c->path, sizeof(c->path), "%s", kv->val);
+    } else if (!strcmp(kv->key, "append") && c->backend == CHARDEV_FILE) {
+        if (parse_bool(kv->val, &c->append) < 0) {
+            return fail("-chardev", "append: expected on or off, not '%s'", kv->val);
+        }
+    } else if (!strcmp(kv->key, "signal") && c->backend == CHARDEV_STDIO) {
+        /* accepted for QEMU compatibility: kasou never takes stdin yet */
+        if (parse_bool(kv->val, &flag) < 0) {
+            return fail("-chardev", "signal: expected on or off, not '%s'", kv->val);
+        }
+    } else {
+        return fail("-chardev", "invalid parameter '%s'", kv->key);
+    }
+    return OPT_RUN;
+}
+
+static enum opt_result opt_chardev(struct options *o, const char *arg)
+{
+    struct opt_chardev c = { .backend = -1 };
+    struct kv kv;
+    const char *p = arg;
+    if (next_item(&p, &kv) < 0 || kv.has_val || (c.backend = chardev_backend_parse(kv.key)) < 0) {
+        return fail("-chardev",
+                    "unknown backend in '%s' "
+                    "(kasou has: stdio, file, null)",
+                    arg);
+    }
+    while (*p) {
+        if (next_item(&p, &kv) < 0) {
+            return fail("-chardev", "parameter too long in '%s'", arg);
+        }
+        if (chardev_param(&c, &kv) == OPT_ERROR) {
+            return OPT_ERROR;
+        }
+    }
+    return add_chardev(o, "-chardev", &c);
+}
+
+static enum opt_result add_device(struct options *o, const struct opt_device *d)
+{
+    if (o->ndevices == OPT_MAX_DEVICES) {
+        return fail("-device", "%s", "too many devices");
+    }
+    o->devices[o->ndevices++] = *d;
+    return OPT_RUN;
+}
+
+/* -debugcon stdio|null|file:PATH|none: a chardev plus isa-debugcon at 0xe9. */
+static enum opt_result opt_debugcon(struct options *o, const char *arg)
+{
+    struct opt_chardev c = { .id = "debugcon" };
+    if (o->have_debugcon) {
+        return fail("-debugcon", "%s", "too many debug consoles (only one)");
+    }
+    o->have_debugcon = true;
+    if (!strcmp(arg, "none")) {
+        return OPT_RUN;
+    } else if (!strcmp(arg, "stdio")) {
+        c.backend = CHARDEV_STDIO;
+    } else if (!strcmp(arg, "null")) {
+        c.backend = CHARDEV_NULL;
+    } else if (!strncmp(arg, "file:", 5) && arg[5] && strlen(arg + 5) < sizeof(c.path)) {
+        c.backend = CHARDEV_FILE;
+        strcpy(c.path, arg + 5);
+    } else {
+        return fail("-debugcon",
+                    "unsupported character device '%s' "
+                    "(kasou has: stdio, null, file:PATH, none)",
+                    arg);
+    }
+    if (add_chardev(o, "-debugcon", &c) == OPT_ERROR) {
+        return OPT_ERROR;
+    }
+    struct opt_device d = {
+        .kind = OPT_DEV_DEBUGCON,
+        .iobase = DEBUGCON_IOBASE,
+        .readback = DEBUGCON_READBACK,
+        .chardev = "debugcon",
+    };
+    return add_device(o, &d);
+}
+
+static void device_help(void)
+{
+    printf("Devices (-device DRIVER,prop=value,...):\n"
+           "  isa-debugcon    debug console port: iobase=N (0xe9), "
+           "chardev=ID, readback=N (0xe9)\n"
+           "  isa-debug-exit  exit port, a write of V ends kasou with status "
+           "(V<<1)|1: iobase=N (0x501), iosize=N (2)\n");
+}
+
+static enum opt_result bad_prop(const char *driver, const struct kv *kv)
+{
+    fprintf(stderr, "kasou: -device %s: %s '%s'%s%s\n", driver,
+            kv->has_val ? "invalid value for property" : "property needs a value:", kv->key,
+            kv->has_val ? ": " : "", kv->val);
+    return OPT_ERROR;
+}
+
+static enum opt_result debugcon_prop(struct opt_device *d, const struct kv *kv)
+{
+    uint32_t v;
+    if (!strcmp(kv->key, "iobase") && parse_uint(kv->val, 0xFFFF, &v) == 0) {
+        d->iobase = (uint16_t)v;
+    } else if (!strcmp(kv->key, "readback") && parse_uint(kv->val, 0xFF, &v) == 0) {
+        d->readback = (uint8_t)v;
+    } else if (!strcmp(kv->key, "chardev") && kv->val[0] && strlen(kv->val) < sizeof(d->chardev)) {
+        memcpy(d->chardev, kv->val, strlen(kv->val) + 1);
+    } else if (!strcmp(kv->key, "iobase") || !strcmp(kv->key, "readback") ||
+               !strcmp(kv->key, "chardev")) {
+        return bad_prop("isa-debugcon", kv);
+    } else {
+        return fail("-device isa-debugcon", "unknown property '%s'", kv->key);
+    }
+    return OPT_RUN;
+}
+
+static enum opt_result debugexit_prop(struct opt_device *d, const struct kv *kv)
+{
+    uint32_t v;
+    if (!strcmp(kv->key, "iobase") && parse_uint(kv->val, 0xFFFF, &v) == 0) {
+        d->iobase = (uint16_t)v;
+    } else if (!strcmp(kv->key, "iosize") && parse_uint(kv->val, 0xFFFF, &v) == 0 && v > 0) {
+        d->iosize = (uint16_t)v;
+    } else if (!strcmp(kv->key, "iobase") || !strcmp(kv->key, "iosize")) {
+        return bad_prop("isa-debug-exit", kv);
+    } else {
+        return fail("-device isa-debug-exit", "unknown property '%s'", kv->key);
+    }
+    return OPT_RUN;
+}
+
+/* The driver name: the implied first item, or driver=NAME. */
+static int device_driver(const struct kv *kv, struct opt_device *d)
+{
+    const char *name = kv->has_val && !strcmp(kv->key, "driver") ? kv->val
+                       : kv->has_val                             ? ""
+                                                                 : kv->key;
+    if (!strcmp(name, "isa-debugcon")) {
+        *d = (struct opt_device){ .kind = OPT_DEV_DEBUGCON,
+                                  .iobase = DEBUGCON_IOBASE,
+                                  .readback = DEBUGCON_READBACK };
+    } else if (!strcmp(name, "isa-debug-exit")) {
+        *d = (struct opt_device){ .kind = OPT_DEV_DEBUGEXIT,
+                                  .iobase = DEBUGEXIT_IOBASE,
+                                  .iosize = DEBUGEXIT_IOSIZE };
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static enum opt_result opt_device(struct options *o, const char *arg)
+{
+    struct opt_device d;
+    struct kv kv;
+    const char *p = arg;
+    if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
+        device_help();
+        return OPT_DONE;
+    }
+    if (next_item(&p, &kv) < 0 || device_driver(&kv, &d) < 0) {
+        return fail("-device", "unknown device in '%s' (try -device help)", arg);
+    }
+    while (*p) {
+        if (next_item(&p, &kv) < 0) {
+            return fail("-device", "property too long in '%s'", arg);
+        }
+        enum opt_result r =
+            d.kind == OPT_DEV_DEBUGCON ? debugcon_prop(&d, &kv) : debugexit_prop(&d, &kv);
+        if (r == OPT_ERROR) {
+            return r;
+        }
+    }
+    if (d.kind == OPT_DEV_DEBUGCON && !d.chardev[0]) {
+        return fail("-device", "%s: chardev=ID is required", "isa-debugcon");
+    }
+    return add_device(o, &d);
+}
+
+static enum opt_result opt_d(struct options *o, const char *arg)
+{
+    if (!strcmp(arg, "help")) {
+        log_list(stdout);
+        return OPT_DONE;
+    }
+    if (log_parse(arg) < 0) {
+        return fail("-d", "unknown log channel in '%s' (try -d help)", arg);
+    }
+    return OPT_RUN;
+}
+
+static enum opt_result opt_D(struct options *o, const char *arg)
+{
+    if (!*arg) {
+        return fail("-D", "%s", "empty log file name");
+    }
+    o->log_path = arg;
+    return OPT_RUN;
+}
+
+static enum opt_result opt_accel(struct options *o, const char *arg)
+{
+    size_t n = strcspn(arg, ",");
+    if (n == 6 && !strncmp(arg, "interp", n) && !arg[n]) {
+        return OPT_RUN;
+    }
+    if (n == 4 && !strncmp(arg, "help", n)) {
+        printf("Accelerators supported in kasou:\ninterp\n");
+        return OPT_DONE;
+    }
+    if (n == 3 && !strncmp(arg, "jit", n)) {
+        return fail("-accel",
+                    "%s: the JIT is not available yet; "
+                    "use -accel interp",
+                    "jit");
+    }
+    if (n == 6 && !strncmp(arg, "interp", n)) {
+        return fail("-accel", "interp takes no properties: '%s'", arg);
+    }
+    return fail("-accel", "unknown accelerator '%s' (kasou has: interp)", arg);
+}
+
+static enum opt_result opt_no_reboot(struct options *o, const char *arg)
+{
+    o->no_reboot = true;
+    return OPT_RUN;
+}
+
+static enum opt_result opt_timeout(struct options *o, const char *arg)
+{
+    char *end;
+    errno = 0;
+    double t = strtod(arg, &end);
+    if (!*arg || *end || errno || !isfinite(t) || t < 0 || t > 1e9 ||
+        !strchr("0123456789.", arg[0])) {
+        return fail("-timeout", "invalid number of seconds '%s'", arg);
+    }
+    o->timeout = t;
+    return OPT_RUN;
+}
+
+void options_usage(void)
+{
+    printf("usage: kasou [options]\n"
+           "\n"
+           "Machine:\n"
+           "  -bios FILE          firmware image (default: %s/bios.bin); any size up to\n"
+           "                      16 MiB in whole 4 KiB pages, mapped below 4 GiB\n"
+           "  -m SIZE             guest RAM: MiB, or with a K/M/G suffix (default 128)\n"
+           "  -accel interp       the interpreter (the default; the JIT comes later)\n"
+           "  -no-reboot          exit instead of resetting on a guest reset\n"
+           "  -timeout SECONDS    stop the guest after SECONDS, exit status 124\n"
+           "Display:\n"
+           "  -nographic          no display window\n"
+           "  -display none       no display (sdl arrives with the PC platform)\n"
+           "Devices and character backends:\n"
+           "  -chardev stdio,id=ID | file,id=ID,path=PATH[,append=on] | null,id=ID\n"
+           "  -device isa-debugcon,chardev=ID[,iobase=N][,readback=N]\n"
+           "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
+           "                      a guest write of V exits with status (V<<1)|1\n"
+           "  -debugcon DEV       debug console at port 0xe9: stdio, null, file:PATH, none\n"
+           "  -device help        list the devices\n"
+           "Debugging:\n"
+           "  -d CHANNELS         log channels, comma-separated (-d help lists them)\n"
+           "  -D FILE             write the log to FILE instead of stderr\n"
+           "  -h, -help           this help\n"
+           "  -version            print the version\n"
+           "\n"
+           "Numbers accept 0x hex.  Exit status: the guest's debug-exit status, 0 when\n"
+           "the guest halts for good or resets with -no-reboot, 124 on -timeout, 1 on\n"
+           "errors.  See kasou(1).\n",
+           KASOU_BIOS_DIR);
+}
+
+static enum opt_result opt_help(struct options *o, const char *arg)
+{
+    options_usage();
+    return OPT_DONE;
+}
+
+static enum opt_result opt_version(struct options *o, const char *arg)
+{
+    printf("kasou version %s\n", KASOU_VERSION);
+    return OPT_DONE;
+}
+
+static const struct opt_def {
+    const char *name;
+    bool has_arg;
+    enum opt_result (*fn)(struct options *o, const char *arg);
+} opt_table[] = {
+    { "bios", true, opt_bios },
+    { "m", true, opt_m },
+    { "nographic", false, opt_nographic },
+    { "display", true, opt_display },
+    { "chardev", true, opt_chardev },
+    { "device", true, opt_device },
+    { "debugcon", true, opt_debugcon },
+    { "d", true, opt_d },
+    { "D", true, opt_D },
+    { "accel", true, opt_accel },
+    { "no-reboot", false, opt_no_reboot },
+    { "timeout", true, opt_timeout },
+    { "h", false, opt_help },
+    { "help", false, opt_help },
+    { "version", false, opt_version },
+};
+
+static const struct opt_def *find_opt(const char *name)
+{
+    for (size_t i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++) {
+        if (!strcmp(opt_table[i].name, name)) {
+            return &opt_table[i];
+        }
+    }
+    return NULL;
+}
+
+/* QEMU's firmware lookup: the name as given, else the firmware directory. */
+static void resolve_bios(struct options *o)
+{
+    if (!o->bios[0]) {
+        snprintf(o->bios, sizeof(o->bios), "%s/bios.bin", KASOU_BIOS_DIR);
+        return;
+    }
+    if (access(o->bios, F_OK) < 0 && !strchr(o->bios, '/')) {
+        char path[OPT_PATH_MAX + 64];
+        snprintf(path, sizeof(path), "%s/%s", KASOU_BIOS_DIR, o->bios);
+        if (access(path, F_OK) == 0 && strlen(path) < sizeof(o->bios)) {
+            strcpy(o->bios, path);
+        }
+    }
+}
+
+/* Every chardev=ID a device names must exist. */
+static enum opt_result check_refs(const struct options *o)
+{
+    for (int i = 0; i < o->ndevices; i++) {
+        const struct opt_device *d = &o->devices[i];
+        bool found = d->kind != OPT_DEV_DEBUGCON;
+        for (int j = 0; !found && j < o->nchardevs; j++) {
+            found = !strcmp(o->chardevs[j].id, d->chardev);
+        }
+        if (!found) {
+            return fail("-device isa-debugcon",
+                        "chardev '%s' not found "
+                        "(define it with -chardev ...,id=ID)",
+                        d->chardev);
+        }
+    }
+    return OPT_RUN;
+}
+
+enum opt_result options_parse(struct options *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof(*o));
+    o->ram_size = OPT_RAM_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            fprintf(stderr,
+                    "kasou: unexpected argument '%s' (disk images "
+                    "arrive with the PC platform; see -help)\n",
+                    a);
+            return OPT_ERROR;
+        }
+        const char *name = a + 1 + (a[1] == '-'); /* -opt or --opt */
+        const struct opt_def *def = find_opt(name);
+        if (!def) {
+            fprintf(stderr, "kasou: unknown option '%s' (see -help)\n", a);
+            return OPT_ERROR;
+        }
+        if (def->has_arg && i + 1 >= argc) {
+            fprintf(stderr, "kasou: option '%s' requires an argument\n", a);
+            return OPT_ERROR;
+        }
+        enum opt_result r = def->fn(o, def->has_arg ? argv[++i] : NULL);
+        if (r != OPT_RUN) {
+            return r;
+        }
+    }
+    resolve_bios(o);
+    return check_refs(o);
+}

@@ -1,0 +1,68 @@
+/*
+ * options.h - kasou's command line, parsed into a plain struct.
+ *
+ * Option names and value syntax follow QEMU where QEMU has the option
+ * (-bios, -m, -nographic, -display, -chardev, -device, -debugcon, -d, -D,
+ * -accel, -no-reboot); -timeout is kasou's own.  Options may be spelled
+ * with one dash or two.  Numbers accept 0x hex as QEMU does; "a,b=c"
+ * lists use ",," for a literal comma.  Nothing is opened or created here:
+ * ui/main.c turns the struct into chardevs and a machine.
+ */
+#ifndef KASOU_OPTIONS_H
+#define KASOU_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define OPT_MAX_CHARDEVS 16
+#define OPT_MAX_DEVICES 16
+#define OPT_ID_MAX 32
+#define OPT_PATH_MAX 4096
+#define OPT_RAM_DEFAULT (128u << 20)
+#define OPT_RAM_MIN (1u << 20)
+#define OPT_RAM_MAX (3584u << 20) /* below the PCI hole and firmware */
+
+struct opt_chardev {
+    char id[OPT_ID_MAX];
+    int backend;             /* enum chardev_backend */
+    char path[OPT_PATH_MAX]; /* file backend */
+    bool append;
+};
+
+enum opt_device_kind { OPT_DEV_DEBUGCON, OPT_DEV_DEBUGEXIT };
+
+struct opt_device {
+    enum opt_device_kind kind;
+    uint16_t iobase;
+    uint16_t iosize;          /* isa-debug-exit */
+    uint8_t readback;         /* isa-debugcon */
+    char chardev[OPT_ID_MAX]; /* isa-debugcon */
+};
+
+enum opt_display { OPT_DISPLAY_DEFAULT, OPT_DISPLAY_NONE };
+
+struct options {
+    char bios[OPT_PATH_MAX]; /* resolved firmware path */
+    uint32_t ram_size;
+    enum opt_display display;
+    bool nographic;
+    bool no_reboot;
+    bool have_debugcon;   /* -debugcon given (QEMU allows one) */
+    double timeout;       /* seconds; 0: none */
+    const char *log_path; /* -D */
+    struct opt_chardev chardevs[OPT_MAX_CHARDEVS];
+    int nchardevs;
+    struct opt_device devices[OPT_MAX_DEVICES];
+    int ndevices;
+};
+
+enum opt_result {
+    OPT_RUN,   /* parsed: run the machine */
+    OPT_DONE,  /* an informational option ran (-help, -version, -d help) */
+    OPT_ERROR, /* a message was printed; exit with status 1 */
+};
+
+enum opt_result options_parse(struct options *o, int argc, char **argv);
+void options_usage(void);
+
+#endif

@@ -7,10 +7,3 @@ void require_cpl0(struct cpu *cpu)
         cpu_fault(cpu, EX_GP, 0);
     }
 }
-
-void io_check(struct cpu *cpu, uint16_t port, int size)
-{
-    if (cpu_pmode(cpu) && (cpu->cpl > cpu_iopl(cpu) || cpu_v86(cpu))) {
-        cpu_fault(cpu, EX_GP, 0);
-    }
-}

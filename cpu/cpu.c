@@ -23,7 +23,7 @@ static void reset_seg(struct seg *s, uint16_t sel, uint32_t base, uint32_t ar)
 void cpu_reset(struct cpu *cpu)
 {
     memset(cpu->r, 0, sizeof(cpu->r));
-    cpu->r[R_EDX] = 0x0633;       /* family 6, model 3, stepping 3 */
+    cpu->r[R_EDX] = CPU_SIGNATURE;
     cpu->eip = 0xFFF0;
     cpu->eflags = F_FIXED1;
     cpu->cc_op = CC_EAGER;
@@ -49,7 +49,11 @@ void cpu_reset(struct cpu *cpu)
     cpu->fpu.tw = 0x5555;        /* SDM 9.1.1: tags after RESET */
     memset(&cpu->msr, 0, sizeof(cpu->msr));
     cpu->msr.apic_base = 0xFEE00900u; /* BSP, enabled */
-    cpu->msr.mtrr_cap = 0x508;
+    cpu->msr.mtrr_cap = 0x508;     /* 8 variable ranges, fixed ranges, WC */
+    /* the TSC restarts at 0 */
+    cpu->tsc_base = cpu->clock_ns ? cpu->clock_ns(cpu->hook_opaque) : cpu->icount;
+    cpu->dbg_armed = false;
+    cpu->dr6_pending = 0;
     cpu->a20_mask = 0xFFFFFFFFu;
     cpu->exc_vec = -1;
     cpu->exc_depth = 0;

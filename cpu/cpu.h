@@ -30,6 +30,9 @@ enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
 /* Segment registers, in the order of the Sreg ModRM field. */
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
 
+/* CPUID leaf 1 EAX, also EDX after reset: family 6, model 3, stepping 3 */
+#define CPU_SIGNATURE 0x0633u
+
 /* EFLAGS bits */
 #define F_CF   0x00000001u
 #define F_FIXED1 0x00000002u
@@ -76,6 +79,12 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
 #define CR4_PCE 0x0100u
 #define CR4_OSFXSR 0x0200u
 
+/* DR6/DR7 bits */
+#define DR6_BD 0x2000u    /* debug-register access detected (DR7.GD) */
+#define DR6_BS 0x4000u    /* single step */
+#define DR6_BT 0x8000u    /* task switch (TSS T bit) */
+#define DR7_GD 0x2000u    /* general detect: MOV DRn faults #DB */
+
 /* Exception vectors */
 enum {
     EX_DE = 0, EX_DB = 1, EX_NMI = 2, EX_BP = 3, EX_OF = 4, EX_BR = 5,
@@ -119,6 +128,8 @@ enum cc_op {
     CC_LOGIC,   /* res = a op b; CF = OF = AF = 0 */
     CC_INC,     /* res = a + 1; CF = aux */
     CC_DEC,     /* res = a - 1; CF = aux */
+    CC_SHIFT,   /* shifts, SHLD/SHRD, MUL/IMUL: SF/ZF/PF from res, AF = 0,
+                   CF and OF given as F_CF | F_OF bits in aux */
 };
 
 /* Software TLB: one direct-mapped table per access kind. */
@@ -150,6 +161,9 @@ struct msrs {
     uint64_t apic_base;
     uint64_t mtrr_cap, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
     uint64_t pat, misc_enable, bios_sign_id, platform_id;
+    uint64_t perfctr[2];        /* PERFCTR0/1 (they hold their value: no events counted) */
+    uint32_t perfevtsel[2];     /* EVNTSEL0/1 */
+    uint64_t mcg_status;
 };
 
 struct cpu {
@@ -195,6 +209,7 @@ struct cpu {
     bool ferr;            /* FERR# output level (legacy x87 error reporting) */
     uint64_t icount;      /* retired instructions */
     uint64_t tsc_base;
+    bool dbg_armed;       /* DR7 enables a breakpoint: interp/MMU check DR0-3 */
 
     /* machine hooks (set by the board) */
     void *hook_opaque;
@@ -221,6 +236,8 @@ void cpu_set_intr(struct cpu *cpu, bool level);
 /* The A20 gate: with it off, physical address bit 20 reads as zero. */
 void cpu_set_a20(struct cpu *cpu, bool on);
 void cpu_raise_nmi(struct cpu *cpu);
+/* Recompute dbg_armed after DR0-3/DR7 change (task switches clear DR7.Ln). */
+void cpu_debug_update(struct cpu *cpu);
 
 /* --- faults (cpu/except.c) --- */
 _Noreturn void cpu_fault(struct cpu *cpu, int vec, uint32_t err);
@@ -264,6 +281,33 @@ void cpu_load_seg(struct cpu *cpu, int sreg, uint16_t sel);
 void cpu_load_seg_real(struct cpu *cpu, int sreg, uint16_t sel);
 /* Read a descriptor (8 bytes) from the GDT/LDT; faults with `vec` on limit. */
 bool cpu_read_desc(struct cpu *cpu, uint16_t sel, uint32_t d[2]);
+/* As cpu_read_desc, but faults vec((sel & ~3) | ext) when out of range. */
+void cpu_fetch_desc(struct cpu *cpu, uint16_t sel, uint32_t d[2], int vec, uint32_t ext);
+/* Fill a segment cache from descriptor words (base, limit by G, LAR bits). */
+void cpu_desc_to_seg(struct seg *s, uint16_t sel, const uint32_t d[2]);
+/* Set the accessed bit of a code/data descriptor in memory (and in d). */
+void cpu_desc_set_accessed(struct cpu *cpu, uint16_t sel, uint32_t d[2]);
+/* Rewrite the high dword of sel's descriptor (TSS busy bits). */
+void cpu_desc_write_hi(struct cpu *cpu, uint16_t sel, uint32_t hi);
+/*
+ * LAR/LSL/VERR/VERW test: true if sel names a descriptor of a type the
+ * instruction accepts and visible at CPL and RPL; d receives the words.
+ */
+enum { SELCHK_LAR, SELCHK_LSL, SELCHK_VERR, SELCHK_VERW };
+bool cpu_sel_check(struct cpu *cpu, uint16_t sel, int kind, uint32_t d[2]);
+/* After a return to an outer ring: null DS/ES/FS/GS the new CPL may not use. */
+void cpu_null_outer_segs(struct cpu *cpu);
+
+/* --- hardware task switch (cpu/task.c) --- */
+enum { TS_JMP, TS_CALL, TS_IRET, TS_INT };
+/*
+ * Switch to the task whose TSS descriptor is (sel, d), which the caller has
+ * checked for type, privilege and presence.  old_eip is saved in the old
+ * TSS; err (or EXC_NOERR) is pushed on the new task's stack; ext is the EXT
+ * bit for faults raised while loading the new task.
+ */
+void cpu_task_switch(struct cpu *cpu, uint16_t sel, const uint32_t d[2], int src,
+                     uint32_t old_eip, uint32_t err, uint32_t ext);
 
 /* --- register access helpers --- */
 static inline uint8_t reg8(const struct cpu *cpu, int r)

@@ -1,6 +1,6 @@
 /*
  * except.c - raising faults, the double/triple-fault rules, and interrupt
- * delivery in real and virtual-8086-free real mode.
+ * delivery in real mode (protected and V86 mode: cpu/pm_int.c).
  *
  * cpu_fault() never returns: it records the exception and longjmps to the
  * execution loop, which delivers it.  A fault raised while another is being
@@ -68,9 +68,6 @@ static void real_interrupt(struct cpu *cpu, int vec, uint32_t ret_eip)
     cpu->eip = v & 0xFFFF;
     cpu->next_eip = cpu->eip;
 }
-
-/* Protected-mode and V86 delivery lives in cpu/pm_int.c. */
-void pm_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind, uint32_t ret_eip);
 
 void cpu_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind)
 {

@@ -9,6 +9,9 @@
  *   OF  signed overflow:     top bit of (a ^ res) & (b ^ res) for adds,
  *                            (a ^ b) & (a ^ res) for subtracts
  *   ZF, SF, PF from the result (PF: even parity of its low byte).
+ * CC_SHIFT (shifts, double shifts, multiplies) is the exception: its CF
+ * and OF depend on operands it does not keep, so the instruction computes
+ * them and stores them as flag bits in cc_aux; AF is 0 as a P6 leaves it.
  */
 #include "cpu.h"
 
@@ -44,6 +47,8 @@ bool cpu_cf(struct cpu *cpu)
     case CC_INC:
     case CC_DEC:
         return cpu->cc_aux;
+    case CC_SHIFT:
+        return cpu->cc_aux & F_CF;
     default:
         return cpu->eflags & F_CF;
     }
@@ -64,6 +69,8 @@ static bool lazy_of(const struct cpu *cpu)
         return (r & size_mask(cpu->cc_size)) == t;
     case CC_DEC:
         return (r & size_mask(cpu->cc_size)) == t - 1;
+    case CC_SHIFT:
+        return cpu->cc_aux & F_OF;
     default:
         return false;
     }
@@ -73,6 +80,7 @@ static bool lazy_af(const struct cpu *cpu)
 {
     switch (cpu->cc_op) {
     case CC_LOGIC:
+    case CC_SHIFT:
         return false;
     case CC_INC:
         return (cpu->cc_res & 0xF) == 0;

@@ -6,6 +6,15 @@
  * exception and carries on.  Between instructions it takes, in priority
  * order: a pending single-step/debug trap, NMI, and INTR when EFLAGS.IF is
  * set and no STI/MOV SS shadow is active.
+ *
+ * Debug registers (SDM vol.3 ch.17): when DR7 enables a breakpoint,
+ * cpu->dbg_armed is set and each instruction first compares its linear
+ * address with the enabled execute breakpoints (a #DB fault, unless
+ * EFLAGS.RF suppresses it for this one instruction).  Data breakpoints are
+ * matched by the MMU slow path (pages holding one never enter the TLB) and
+ * collected in dr6_pending; they trap after the instruction completes, as
+ * the single-step trap does.  With nothing armed the per-instruction cost
+ * is one test of dbg_armed | RF.
  */
 #include "hw/bus.h"
 #include "insn.h"
@@ -43,6 +52,7 @@ static bool take_events(struct cpu *cpu)
         cpu->trap_after = false;
         cpu->dr[6] |= cpu->dr6_pending;
         cpu->dr6_pending = 0;
+        cpu->dr[7] &= ~DR7_GD;   /* cleared on entry to the #DB handler */
         cpu->next_eip = cpu->eip;
         cpu_interrupt(cpu, EX_DB, EXC_NOERR, INT_HW);
         return true;
@@ -69,9 +79,49 @@ static bool take_events(struct cpu *cpu)
     return false;
 }
 
+void cpu_debug_update(struct cpu *cpu)
+{
+    cpu->dbg_armed = (cpu->dr[7] & 0xFF) != 0;
+    if (cpu->dbg_armed) {
+        /* pages with data breakpoints must leave the TLB (see mmu.c) */
+        mmu_flush(cpu, false);
+    }
+}
+
+/*
+ * Before an instruction, with breakpoints armed or RF set: an enabled
+ * execute breakpoint (R/W = 00) at CS.base + EIP faults #DB unless RF is
+ * set; RF then clears, since it covers only this instruction.
+ */
+static void debug_before(struct cpu *cpu)
+{
+    if (cpu->dbg_armed) {
+        cpu->dr6_pending = 0;   /* matches of an instruction that faulted */
+        if (!(cpu->eflags & F_RF)) {
+            uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
+            uint32_t dr7 = cpu->dr[7], hit = 0;
+            for (int i = 0; i < 4; i++) {
+                if ((dr7 >> (2 * i) & 3) && !(dr7 >> (16 + 4 * i) & 3) &&
+                    cpu->dr[i] == lin) {
+                    hit |= 1u << i;
+                }
+            }
+            if (hit) {
+                cpu->dr[6] |= hit;
+                cpu->dr[7] &= ~DR7_GD;
+                cpu_fault(cpu, EX_DB, EXC_NOERR);
+            }
+        }
+    }
+    cpu->eflags &= ~F_RF;
+}
+
 static void exec_one(struct cpu *cpu)
 {
     struct insn in;
+    if (cpu->dbg_armed || (cpu->eflags & F_RF)) {
+        debug_before(cpu);
+    }
     cpu_decode(cpu, &in);
     if (log_on(LOG_EXEC)) {
         trace(cpu, &in);
@@ -87,7 +137,9 @@ static void exec_one(struct cpu *cpu)
     cpu->icount++;
     if (tf) {
         cpu->trap_after = true;
-        cpu->dr6_pending |= 0x4000; /* BS */
+        cpu->dr6_pending |= DR6_BS;
+    } else if (cpu->dr6_pending) {
+        cpu->trap_after = true;     /* data breakpoint hit (mmu.c) */
     }
 }
 

@@ -11,6 +11,11 @@
  * made only for pages that are plain RAM/ROM on the bus; ROM and pages
  * whose dirty bit is not yet set get no write entry, so those writes come
  * here.  A20 masking is applied to the physical address.
+ *
+ * Data breakpoints (DR0-3 with R/W = 01 or 11) are matched here: while
+ * any breakpoint is armed, a page holding a data breakpoint gets no TLB
+ * entry, so every access to it takes the slow path, which records the
+ * hits in cpu->dr6_pending for the trap after the instruction (interp.c).
  */
 #include "mem.h"
 
@@ -37,6 +42,56 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin)
     for (int u = 0; u < 2; u++) {
         for (int k = 0; k < TLB_KINDS; k++) {
             cpu->tlb[u][k][i].tag = TLB_INVALID;
+        }
+    }
+    if (cpu->cr4 & CR4_PSE) {
+        /*
+         * lin may lie in a 4 MiB page, which the TLB holds as separate
+         * 4 KiB entries: drop every entry of that 4 MiB region.
+         */
+        for (int u = 0; u < 2; u++) {
+            for (int k = 0; k < TLB_KINDS; k++) {
+                for (unsigned j = 0; j < TLB_SIZE; j++) {
+                    struct tlb_entry *e = &cpu->tlb[u][k][j];
+                    if (((e->tag ^ lin) & 0xFFC00000u) == 0) {
+                        e->tag = TLB_INVALID;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Data breakpoint n of DR7: enabled with R/W = 01 (write) or 11 (read/write). */
+static bool data_bp(uint32_t dr7, int n, bool write)
+{
+    unsigned rw = (dr7 >> (16 + 4 * n)) & 3;
+    return (dr7 >> (2 * n) & 3) && (rw == 3 || (rw == 1 && write));
+}
+
+/* True if an armed data breakpoint lies in lin's page (keep it out of the TLB). */
+static bool page_has_bp(const struct cpu *cpu, uint32_t lin)
+{
+    for (int n = 0; n < 4; n++) {
+        if (data_bp(cpu->dr[7], n, true) && ((cpu->dr[n] ^ lin) & ~0xFFFu) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Record data breakpoints that bytes lin..lin+size-1 hit (LEN 1, 2 or 4). */
+static void check_data_bp(struct cpu *cpu, uint32_t lin, int size, bool write)
+{
+    static const uint32_t len[4] = { 1, 2, 8, 4 };   /* 10b: undefined on a P6 */
+    for (int n = 0; n < 4; n++) {
+        if (!data_bp(cpu->dr[7], n, write)) {
+            continue;
+        }
+        uint32_t l = len[(cpu->dr[7] >> (18 + 4 * n)) & 3];
+        uint32_t bp = cpu->dr[n] & ~(l - 1);
+        if (lin - bp < l || bp - lin < (uint32_t)size) {
+            cpu->dr6_pending |= 1u << n;
         }
     }
 }
@@ -151,6 +206,9 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
     bool writable;
     uint8_t *host = bus_page_ptr(cpu->bus, phys, &writable);
     int kind = (acc & ACC_W) ? TLB_WRITE : (acc & ACC_X) ? TLB_EXEC : TLB_READ;
+    if (cpu->dbg_armed && page_has_bp(cpu, lin)) {
+        host = NULL;
+    }
     if (host && (kind != TLB_WRITE || (writable && w.dirty))) {
         struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
         e->tag = lin & ~0xFFFu;
@@ -180,6 +238,9 @@ uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, int size, unsigned acc)
         return v;
     }
     uint32_t phys = translate_fill(cpu, lin, acc);
+    if (cpu->dbg_armed && !(acc & ACC_X)) {
+        check_data_bp(cpu, lin, size, false);
+    }
     struct tlb_entry *e = tlb_hit(cpu, lin, size, acc, (acc & ACC_X) ? TLB_EXEC : TLB_READ);
     if (e) {
         return ld_le((const uint8_t *)(e->addend + lin), size);
@@ -200,6 +261,9 @@ void mmu_write_slow(struct cpu *cpu, uint32_t lin, uint32_t val, int size, unsig
         return;
     }
     uint32_t phys = translate_fill(cpu, lin, acc);
+    if (cpu->dbg_armed) {
+        check_data_bp(cpu, lin, size, true);
+    }
     struct tlb_entry *e = tlb_hit(cpu, lin, size, acc, TLB_WRITE);
     if (e) {
         st_le((uint8_t *)(e->addend + lin), val, size);

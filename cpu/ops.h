@@ -88,4 +88,36 @@ void require_cpl0(struct cpu *cpu);
 /* #GP(0) unless I/O to port..port+size-1 is allowed (IOPL, TSS bitmap). */
 void io_check(struct cpu *cpu, uint16_t port, int size);
 
+/* --- stack frames on a given stack (cpu/seg.c) --- */
+/*
+ * Far calls, interrupts and task switches build their frame with these:
+ * each push checks the limit of `ss` (faulting vec/err) and writes memory,
+ * but registers change only at stk_commit(), so a fault leaves SS:ESP as
+ * they were.
+ */
+struct stk {
+    struct seg ss;
+    uint32_t sp, mask, esp_hi;
+    unsigned acc;
+    int vec;
+    uint32_t err;
+};
+void stk_init(struct stk *k, const struct seg *ss, uint32_t esp, int vec, uint32_t err);
+/* The current SS:ESP; overflow faults #SS(err). */
+void stk_init_cur(struct cpu *cpu, struct stk *k, uint32_t err);
+void stk_push(struct cpu *cpu, struct stk *k, int size, uint32_t v);
+void stk_commit(struct cpu *cpu, const struct stk *k);
+
+/* Protected-mode DS/ES/FS/GS/SS load faulting vec(sel | ext) (#GP or #TS). */
+void cpu_load_seg_checked(struct cpu *cpu, int sreg, uint16_t sel, int vec, uint32_t ext);
+/* Check the inner-ring stack selector taken from a TSS (#TS/#SS faults). */
+void cpu_check_inner_ss(struct cpu *cpu, uint16_t sel, unsigned cpl, uint32_t d[2], uint32_t ext);
+/* SS:ESP for ring `cpl` from the current TSS; #TS(TR | ext) past its limit. */
+void tss_inner_stack(struct cpu *cpu, unsigned cpl, uint16_t *ss, uint32_t *esp, uint32_t ext);
+/* JMP/CALL/INT through a task gate (words g): checks the TSS, then switches. */
+void cpu_task_gate(struct cpu *cpu, const uint32_t g[2], int src, uint32_t old_eip,
+                   uint32_t err, uint32_t ext);
+/* Protected-mode and V86 interrupt delivery (cpu/pm_int.c). */
+void pm_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind, uint32_t ret_eip);
+
 #endif

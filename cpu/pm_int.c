@@ -1,9 +1,133 @@
-/* pm_int.c - protected-mode interrupt delivery (being written). */
+/*
+ * pm_int.c - interrupt and exception delivery in protected and
+ * virtual-8086 mode (SDM vol.3 ch.6 and 20; vol.2 INT n).
+ *
+ * The IDT holds 8-byte gates: task gates (5), 16-bit interrupt/trap gates
+ * (6/7) and 32-bit interrupt/trap gates (E/F).  Faults raised while
+ * reading the IDT carry the error code vec*8 + 2 (IDT bit) + EXT; EXT is
+ * set for every event but INT n/INT3/INTO, so an exception raised while an
+ * external interrupt or another exception is delivered says so.
+ *
+ * An interrupt or trap gate to a more privileged non-conforming code
+ * segment switches to the stack the TSS gives for that ring and pushes the
+ * old SS:ESP first; coming from V86 mode it also pushes GS, FS, DS and ES
+ * and nulls them, since the handler runs in protected mode.  The frame is
+ * written through struct stk and the registers change only at the end.
+ */
 #include "ops.h"
 
-void pm_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind, uint32_t ret_eip);
+#include "util/log.h"
+
+/* Gate words g of an interrupt/trap gate: deliver through it. */
+static void gate_deliver(struct cpu *cpu, const uint32_t g[2], uint32_t err,
+                         uint32_t ret_eip, uint32_t ext)
+{
+    unsigned gtype = (g[1] >> 8) & 0xF;
+    int size = (gtype & 8) ? 32 : 16;
+    uint16_t sel = (uint16_t)(g[0] >> 16);
+    uint32_t off = (g[0] & 0xFFFF) | (size == 32 ? g[1] & 0xFFFF0000u : 0);
+    uint32_t selerr = (sel & 0xFFFCu) | ext;
+    bool v86 = cpu_v86(cpu);
+    unsigned cpl = v86 ? 3 : cpu->cpl;
+    uint32_t d[2];
+    if (!(sel & 0xFFFC)) {
+        cpu_fault(cpu, EX_GP, ext);
+    }
+    cpu_fetch_desc(cpu, sel, d, EX_GP, ext);
+    unsigned type = (d[1] >> 8) & 0xF, dpl = AR_DPL(d[1]);
+    if (!(d[1] & AR_S) || !(type & 8) || dpl > cpl) {
+        cpu_fault(cpu, EX_GP, selerr);
+    }
+    if (!(d[1] & AR_P)) {
+        cpu_fault(cpu, EX_NP, selerr);
+    }
+    struct seg cs;
+    cpu_desc_to_seg(&cs, sel, d);
+    bool inner = !(type & 4) && dpl < cpl;
+    if (v86 && (!inner || dpl != 0)) {
+        cpu_fault(cpu, EX_GP, selerr);   /* V86 handlers must run at ring 0 */
+    }
+    uint32_t m = size == 16 ? 0xFFFF : 0xFFFFFFFFu;
+    uint32_t sd[2];
+    uint16_t ssel = 0;
+    struct stk k;
+    if (inner) {
+        uint32_t esp;
+        tss_inner_stack(cpu, dpl, &ssel, &esp, ext);
+        cpu_check_inner_ss(cpu, ssel, dpl, sd, ext);
+        struct seg ss;
+        cpu_desc_to_seg(&ss, ssel, sd);
+        stk_init(&k, &ss, esp, EX_SS, (ssel & 0xFFFCu) | ext);
+    } else {
+        stk_init_cur(cpu, &k, ext);
+    }
+    if (off > cs.limit) {
+        cpu_fault(cpu, EX_GP, ext);
+    }
+    if (v86) {
+        stk_push(cpu, &k, size, cpu->seg[S_GS].sel);
+        stk_push(cpu, &k, size, cpu->seg[S_FS].sel);
+        stk_push(cpu, &k, size, cpu->seg[S_DS].sel);
+        stk_push(cpu, &k, size, cpu->seg[S_ES].sel);
+    }
+    if (inner) {
+        stk_push(cpu, &k, size, cpu->seg[S_SS].sel);
+        stk_push(cpu, &k, size, cpu->r[R_ESP] & m);
+    }
+    stk_push(cpu, &k, size, cpu_get_eflags(cpu) & m);
+    stk_push(cpu, &k, size, cpu->seg[S_CS].sel);
+    stk_push(cpu, &k, size, ret_eip & m);
+    if (err != EXC_NOERR) {
+        stk_push(cpu, &k, size, err & m);
+    }
+
+    /* nothing below faults except the accessed-bit writes */
+    if (inner) {
+        cpu_desc_set_accessed(cpu, ssel, sd);
+        k.ss.ar = sd[1] & 0x00F0FF00u;
+    }
+    cpu_desc_set_accessed(cpu, sel, d);
+    if (v86) {
+        static const int segs[4] = { S_ES, S_DS, S_FS, S_GS };
+        for (int i = 0; i < 4; i++) {
+            cpu->seg[segs[i]] = (struct seg){ 0, 0, 0, 0 };
+        }
+    }
+    uint32_t clear = F_TF | F_NT | F_RF | F_VM | ((gtype & 1) ? 0 : F_IF);
+    cpu_set_eflags(cpu, 0, clear);
+    unsigned ncpl = inner ? dpl : cpl;
+    cpu_desc_to_seg(&cpu->seg[S_CS], (uint16_t)((sel & 0xFFFC) | ncpl), d);
+    cpu->cpl = (uint8_t)ncpl;
+    stk_commit(cpu, &k);
+    cpu->eip = off;
+    cpu->next_eip = off;
+}
 
 void pm_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind, uint32_t ret_eip)
 {
-    cpu->reset_request = true;
+    uint32_t ext = kind == INT_SOFT ? 0 : 1;
+    uint32_t idterr = (uint32_t)vec * 8 + 2 + ext;
+    if ((uint32_t)vec * 8 + 7 > cpu->idtr.limit) {
+        cpu_fault(cpu, EX_GP, idterr);
+    }
+    uint32_t g[2];
+    g[0] = sys_rd(cpu, cpu->idtr.base + (uint32_t)vec * 8, 32);
+    g[1] = sys_rd(cpu, cpu->idtr.base + (uint32_t)vec * 8 + 4, 32);
+    unsigned type = (g[1] >> 8) & 0x1F;   /* S must be 0 */
+    if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0E && type != 0x0F) {
+        cpu_fault(cpu, EX_GP, idterr);
+    }
+    unsigned cpl = cpu_v86(cpu) ? 3 : cpu->cpl;
+    if (kind == INT_SOFT && AR_DPL(g[1]) < cpl) {
+        cpu_fault(cpu, EX_GP, idterr);
+    }
+    if (!(g[1] & AR_P)) {
+        cpu_fault(cpu, EX_NP, idterr);
+    }
+    if (type == 0x05) {
+        cpu_task_gate(cpu, g, TS_INT, ret_eip, err, ext);
+        cpu->eip = cpu->next_eip;
+    } else {
+        gate_deliver(cpu, g, err, ret_eip, ext);
+    }
 }

@@ -1,0 +1,489 @@
+/*
+ * difftest.c - the differential CPU test: kasou's interpreter against the
+ * host CPU.
+ *
+ * Usage: tests/difftest --native PATH [--count N] [--start K] [--seed S]
+ *                       [--groups LIST] [--one K] [--max-print N] [-v]
+ *
+ * The generator (diffgen.c) makes sequence K of a seeded stream: a few
+ * random 32-bit user-mode instructions with their setup.  tests/diff-native
+ * (a 32-bit host program, started here with its stdout on a pipe) runs the
+ * sequences on the host CPU and streams back one struct diff_result each;
+ * this program generates the same sequences, runs them in a struct cpu
+ * (protected mode, CPL 3, flat 32-bit segments, no paging: linear address
+ * = physical address = the native program's fixed mappings) and compares
+ * registers (not ESP), EFLAGS under the generator's defined-flags mask,
+ * the data buffer, an exception if one stopped the run (vector, EIP and
+ * the state before it) and, with the x87 groups, the FPU control, status
+ * and tag words and every non-empty register.
+ *
+ * LIST is a comma-separated list of group names (alu, unary, shift,
+ * muldiv, bcd, string, bit, cond, misc, shd, stack, x87, x87t), "default"
+ * or "all"; a list starting with + or - edits the default set.
+ *
+ * Instructions are stepped here rather than through cpu_run(): the loop
+ * below does what interp.c's exec_one() does, but a fault longjmps back to
+ * this loop instead of being delivered, so the vector is seen directly.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cpu/cpu.h"
+#include "cpu/insn.h"
+#include "diffgen.h"
+#include "hw/bus.h"
+
+#define RAM_SIZE (4u << 20)
+#define KASOU_ESP 0x001F0000u
+#define STEP_LIMIT 100000
+#define FPU_CMP (DG_X87 | DG_X87T)
+
+struct opts {
+    const char *native;
+    uint32_t count, start, groups;
+    uint64_t seed;
+    int max_print;
+    bool verbose;
+};
+
+struct world {
+    struct bus *bus;
+    struct cpu *cpu;
+};
+
+/* ---- the emulated side ---- */
+
+static void flat_seg(struct seg *s, uint16_t sel, uint32_t type)
+{
+    s->sel = sel;
+    s->base = 0;
+    s->limit = 0xFFFFFFFFu;
+    s->ar = AR_P | AR_S | AR_DB | AR_G | (3u << 13) | (type << 8);
+}
+
+static void world_init(struct world *w)
+{
+    w->bus = bus_new(RAM_SIZE);
+    w->cpu = calloc(1, sizeof(*w->cpu));
+    if (!w->bus || !w->cpu) {
+        fprintf(stderr, "difftest: out of memory\n");
+        exit(2);
+    }
+    cpu_init(w->cpu, w->bus);
+}
+
+/* Load the sequence's starting state: CPL 3 user code in flat segments. */
+static void world_load(struct world *w, const struct diff_seq *s)
+{
+    struct cpu *cpu = w->cpu;
+    memcpy(w->bus->ram + DIFF_CODE_ADDR, s->code, s->len);
+    w->bus->ram[DIFF_CODE_ADDR + s->len] = 0xC3;
+    memcpy(w->bus->ram + DIFF_DATA_ADDR, s->data, DIFF_DATA_SIZE);
+    cpu->cr0 |= CR0_PE;
+    cpu->cpl = 3;
+    flat_seg(&cpu->seg[S_CS], 0x23, 0xB);   /* execute/read, accessed */
+    for (int i = 0; i < 6; i++) {
+        if (i != S_CS) {
+            flat_seg(&cpu->seg[i], 0x2B, 0x3);   /* read/write, accessed */
+        }
+    }
+    memcpy(cpu->r, s->init.r, sizeof(cpu->r));
+    cpu->r[R_ESP] = KASOU_ESP;
+    cpu->eflags = s->init.eflags | F_IF | F_FIXED1;
+    cpu->cc_op = CC_EAGER;
+    cpu->eip = DIFF_CODE_ADDR;
+    cpu->halted = false;
+    cpu->exc_vec = -1;
+    cpu->exc_depth = 0;
+    /* the FNINIT state */
+    cpu->fpu.cw = 0x037F;
+    cpu->fpu.sw = 0;
+    cpu->fpu.tw = 0xFFFF;
+    cpu->fpu.fop = 0;
+    cpu->fpu.fip = cpu->fpu.fdp = 0;
+    cpu->fpu.fcs = cpu->fpu.fds = 0;
+}
+
+/*
+ * Step until EIP reaches `end` (the RET the native side returns through).
+ * Returns -1, or the vector of the fault that stopped the run.
+ */
+static int world_run(struct world *w, uint32_t end)
+{
+    struct cpu *cpu = w->cpu;
+    volatile int steps = 0;
+    cpu->jmp_valid = true;
+    if (setjmp(cpu->jmp)) {
+        int vec = cpu->exc_vec;
+        cpu->exc_vec = -1;
+        cpu->exc_depth = 0;
+        cpu->jmp_valid = false;
+        return vec;
+    }
+    while (cpu->eip != end && steps < STEP_LIMIT) {
+        struct insn in;
+        cpu_decode(cpu, &in);
+        cpu->next_eip = cpu->eip + in.len;
+        if ((in.op->attr & A_MODRM) && in.mod != 3) {
+            cpu->ea = insn_ea(cpu, &in);
+        }
+        in.op->fn(cpu, &in);
+        cpu->eip = cpu->next_eip;
+        cpu->icount++;
+        steps = steps + 1;
+    }
+    cpu->jmp_valid = false;
+    return steps < STEP_LIMIT ? -1 : -2;
+}
+
+/* The FNSAVE image of the emulated x87 (the fields the test compares). */
+static void fpu_image(const struct cpu *cpu, uint8_t *img)
+{
+    const struct fpu *f = &cpu->fpu;
+    unsigned top = (f->sw >> 11) & 7;
+    memset(img, 0, DIFF_FPU_SIZE);
+    img[0] = (uint8_t)f->cw;
+    img[1] = (uint8_t)(f->cw >> 8);
+    img[4] = (uint8_t)f->sw;
+    img[5] = (uint8_t)(f->sw >> 8);
+    img[8] = (uint8_t)f->tw;
+    img[9] = (uint8_t)(f->tw >> 8);
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned p = (top + i) & 7;
+        uint8_t *r = img + 28 + 10 * i;
+        for (int k = 0; k < 8; k++) {
+            r[k] = (uint8_t)(f->mant[p] >> (8 * k));
+        }
+        r[8] = (uint8_t)f->sexp[p];
+        r[9] = (uint8_t)(f->sexp[p] >> 8);
+    }
+}
+
+static void world_result(struct world *w, const struct diff_seq *s, struct diff_result *res)
+{
+    struct cpu *cpu = w->cpu;
+    memset(res, 0, sizeof(*res));
+    res->index = s->index;
+    res->vec = world_run(w, DIFF_CODE_ADDR + s->len);
+    res->eip = cpu->eip;
+    memcpy(res->r, cpu->r, sizeof(res->r));
+    res->r[R_ESP] = 0;
+    res->eflags = cpu_get_eflags(cpu);
+    memcpy(res->data, w->bus->ram + DIFF_DATA_ADDR, DIFF_DATA_SIZE);
+    fpu_image(cpu, res->fpu);
+}
+
+/* ---- comparison and reports ---- */
+
+static const char *const rnames[8] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* Instruction index at code offset `off` (for the flag mask at a fault). */
+static uint32_t insn_at(const struct diff_seq *s, uint32_t eip)
+{
+    for (uint32_t i = 0; i < s->ninsn; i++) {
+        if (DIFF_CODE_ADDR + s->insn_off[i] == eip) {
+            return i;
+        }
+    }
+    return s->ninsn;
+}
+
+/* x87: control and status words, emptiness, non-empty registers. */
+static bool fpu_equal(const uint8_t *a, const uint8_t *b)
+{
+    uint16_t ta = le16(a + 8), tb = le16(b + 8);
+    if (le16(a) != le16(b) || le16(a + 4) != le16(b + 4)) {
+        return false;
+    }
+    unsigned top = (le16(a + 4) >> 11) & 7;
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned p = (top + i) & 7;
+        bool ea = ((ta >> (2 * p)) & 3) == 3, eb = ((tb >> (2 * p)) & 3) == 3;
+        if (ea != eb || (!ea && memcmp(a + 28 + 10 * i, b + 28 + 10 * i, 10))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool results_equal(const struct diff_seq *s, const struct diff_result *n,
+                          const struct diff_result *k, uint32_t groups)
+{
+    uint32_t mask = diff_flag_mask(s, n->vec < 0 ? s->ninsn : insn_at(s, n->eip));
+    if (n->vec != k->vec || n->eip != k->eip || memcmp(n->r, k->r, sizeof(n->r)) ||
+        ((n->eflags ^ k->eflags) & mask) || memcmp(n->data, k->data, DIFF_DATA_SIZE)) {
+        return false;
+    }
+    return !(groups & FPU_CMP) || n->vec >= 0 || fpu_equal(n->fpu, k->fpu);
+}
+
+static void print_groups(FILE *f, uint32_t groups)
+{
+    const char *sep = "";
+    for (int i = 0; i < DG_COUNT; i++) {
+        if (groups & (1u << i)) {
+            fprintf(f, "%s%s", sep, diff_group_name(i));
+            sep = ",";
+        }
+    }
+}
+
+static void print_code(const struct diff_seq *s)
+{
+    for (uint32_t i = 0; i < s->ninsn; i++) {
+        uint32_t off = s->insn_off[i], end = s->insn_off[i + 1];
+        struct insn in;
+        char text[96] = "(undecodable)";
+        if (insn_decode_buf(&in, s->code + off, s->len - off, 1)) {
+            insn_disasm(&in, DIFF_CODE_ADDR + off, text, sizeof(text));
+        }
+        char hex[48] = "";
+        for (uint32_t b = off; b < end && b - off < 15; b++) {
+            snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), "%02x", s->code[b]);
+        }
+        printf("    %08x  %-30s %-36s undef-before=%03x\n", DIFF_CODE_ADDR + off,
+               hex, text, s->undef[i]);
+    }
+    printf("    %08x  (end)                          undef=%03x\n",
+           DIFF_CODE_ADDR + s->len, s->undef[s->ninsn]);
+}
+
+static void print_regs(const char *who, const struct diff_result *r)
+{
+    printf("  %-7s", who);
+    if (r->vec >= 0) {
+        printf("fault %d at %08x, ", r->vec, r->eip);
+    }
+    for (int i = 0; i < 8; i++) {
+        if (i != R_ESP) {
+            printf("%s=%08x ", rnames[i], r->r[i]);
+        }
+    }
+    printf("fl=%08x\n", r->eflags);
+}
+
+static void print_fpu(const char *who, const uint8_t *img)
+{
+    printf("  %-7sfcw=%04x fsw=%04x ftw=%04x", who, le16(img), le16(img + 4), le16(img + 8));
+    for (unsigned i = 0; i < 8; i++) {
+        const uint8_t *r = img + 28 + 10 * i;
+        uint64_t m = 0;
+        for (int k = 7; k >= 0; k--) {
+            m = m << 8 | r[k];
+        }
+        printf(" st%u=%04x:%016" PRIx64, i, le16(r + 8), m);
+    }
+    printf("\n");
+}
+
+static void report(const struct diff_seq *s, const struct diff_result *n,
+                   const struct diff_result *k, uint32_t groups, bool same)
+{
+    printf("difftest: sequence %u (groups: ", s->index);
+    print_groups(stdout, s->groups);
+    printf(")%s\n  code:\n", same ? "" : ": MISMATCH");
+    print_code(s);
+    printf("  initial eax=%08x ecx=%08x edx=%08x ebx=%08x ebp=%08x esi=%08x edi=%08x fl=%08x\n",
+           s->init.r[0], s->init.r[1], s->init.r[2], s->init.r[3], s->init.r[5],
+           s->init.r[6], s->init.r[7], s->init.eflags);
+    print_regs("native", n);
+    print_regs("kasou", k);
+    uint32_t mask = diff_flag_mask(s, n->vec < 0 ? s->ninsn : insn_at(s, n->eip));
+    if ((n->eflags ^ k->eflags) & mask) {
+        printf("  flags differ under mask %03x: native %03x kasou %03x\n", mask,
+               n->eflags & mask, k->eflags & mask);
+    }
+    for (uint32_t i = 0; i < DIFF_DATA_SIZE; i++) {
+        if (n->data[i] != k->data[i]) {
+            printf("  data[%03x] (%08x): initial %02x native %02x kasou %02x\n", i,
+                   DIFF_DATA_ADDR + i, s->data[i], n->data[i], k->data[i]);
+        }
+    }
+    if ((groups & FPU_CMP) && n->vec < 0) {
+        print_fpu("native", n->fpu);
+        print_fpu("kasou", k->fpu);
+    }
+}
+
+/* ---- the native side ---- */
+
+static FILE *spawn_native(const struct opts *o, pid_t *pid)
+{
+    int fd[2];
+    char a[4][32];
+    if (pipe(fd)) {
+        perror("difftest: pipe");
+        exit(2);
+    }
+    snprintf(a[0], sizeof(a[0]), "%" PRIu64, o->seed);
+    snprintf(a[1], sizeof(a[1]), "%u", o->start);
+    snprintf(a[2], sizeof(a[2]), "%u", o->count);
+    snprintf(a[3], sizeof(a[3]), "%#x", o->groups);
+    *pid = fork();
+    if (*pid < 0) {
+        perror("difftest: fork");
+        exit(2);
+    }
+    if (*pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execl(o->native, o->native, a[0], a[1], a[2], a[3], (char *)NULL);
+        fprintf(stderr, "difftest: cannot run %s: %s\n", o->native, strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "rb");
+    if (!f) {
+        perror("difftest: fdopen");
+        exit(2);
+    }
+    return f;
+}
+
+/* ---- command line ---- */
+
+static uint32_t parse_groups(const char *list)
+{
+    uint32_t g = (list[0] == '+' || list[0] == '-') ? DG_DEFAULT : 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        int sign = *t == '-' ? -1 : 1;
+        t += (*t == '+' || *t == '-');
+        uint32_t bits = 0;
+        if (!strcmp(t, "all")) {
+            bits = (1u << DG_COUNT) - 1;
+        } else if (!strcmp(t, "default")) {
+            bits = DG_DEFAULT;
+        }
+        for (int i = 0; i < DG_COUNT && !bits; i++) {
+            if (!strcmp(t, diff_group_name(i))) {
+                bits = 1u << i;
+            }
+        }
+        if (!bits) {
+            fprintf(stderr, "difftest: unknown group '%s'\n", t);
+            exit(2);
+        }
+        g = sign > 0 ? g | bits : g & ~bits;
+    }
+    return g;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: difftest --native PATH [--count N] [--start K] [--seed S]\n"
+                    "                [--groups LIST] [--one K] [--max-print N] [-v]\n");
+    exit(2);
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+    *o = (struct opts){ .count = 100000, .seed = 1, .groups = DG_DEFAULT, .max_print = 3 };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-v")) {
+            o->verbose = true;
+            continue;
+        }
+        if (!v) {
+            usage();
+        }
+        i++;
+        if (!strcmp(a, "--native")) {
+            o->native = v;
+        } else if (!strcmp(a, "--count")) {
+            o->count = (uint32_t)strtoul(v, NULL, 0);
+        } else if (!strcmp(a, "--start")) {
+            o->start = (uint32_t)strtoul(v, NULL, 0);
+        } else if (!strcmp(a, "--seed")) {
+            o->seed = strtoull(v, NULL, 0);
+        } else if (!strcmp(a, "--groups")) {
+            o->groups = parse_groups(v);
+        } else if (!strcmp(a, "--one")) {
+            o->start = (uint32_t)strtoul(v, NULL, 0);
+            o->count = 1;
+            o->verbose = true;
+        } else if (!strcmp(a, "--max-print")) {
+            o->max_print = atoi(v);
+        } else {
+            usage();
+        }
+    }
+    if (!o->native) {
+        usage();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    parse_args(argc, argv, &o);
+    pid_t pid;
+    FILE *nat = spawn_native(&o, &pid);
+    struct world w;
+    world_init(&w);
+    struct diff_seq *s = malloc(sizeof(*s));
+    struct diff_result *n = malloc(sizeof(*n)), *k = malloc(sizeof(*k));
+    if (!s || !n || !k) {
+        return 2;
+    }
+    uint32_t done = 0, bad = 0, faults = 0, per_group[DG_COUNT] = { 0 };
+    for (; done < o.count; done++) {
+        if (fread(n, sizeof(*n), 1, nat) != 1) {
+            fprintf(stderr, "difftest: native side stopped after %u sequences\n", done);
+            bad++;
+            break;
+        }
+        diff_gen(s, o.seed, o.start + done, o.groups);
+        if (n->index != s->index) {
+            fprintf(stderr, "difftest: out of step with the native side\n");
+            return 2;
+        }
+        world_load(&w, s);
+        world_result(&w, s, k);
+        faults += n->vec >= 0;
+        bool same = results_equal(s, n, k, o.groups);
+        if (!same) {
+            bad++;
+            for (int i = 0; i < DG_COUNT; i++) {
+                per_group[i] += (s->groups >> i) & 1;
+            }
+        }
+        if ((!same && bad <= (uint32_t)o.max_print) || o.verbose) {
+            report(s, n, k, o.groups, same);
+        }
+    }
+    fclose(nat);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    printf("difftest: %u sequences, %u mismatches (groups: ", done, bad);
+    print_groups(stdout, o.groups);
+    printf("; %u ended in a fault on both sides or natively)\n", faults);
+    if (bad) {
+        printf("difftest: mismatching sequences per group used:");
+        for (int i = 0; i < DG_COUNT; i++) {
+            if (per_group[i]) {
+                printf(" %s=%u", diff_group_name(i), per_group[i]);
+            }
+        }
+        printf("\n");
+    }
+    free(s);
+    free(n);
+    free(k);
+    return bad || !WIFEXITED(status) || WEXITSTATUS(status) ? 1 : 0;
+}

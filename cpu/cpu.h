@@ -191,6 +191,7 @@ struct cpu {
     uint32_t a20_mask;  /* 0xFFFFFFFF, or ~(1 << 20) with A20 off */
     uint64_t bus_gen;   /* bus map generation the TLB was filled under */
     struct tlb_entry tlb[2][TLB_KINDS][TLB_SIZE]; /* [user][kind][index] */
+    uint32_t tlb_large[32]; /* bitmap of 4 MiB regions with 4 MiB-page TLB entries */
 
     /* execution control */
     jmp_buf jmp;          /* cpu_fault() longjmps here */

@@ -1,7 +1,12 @@
 /*
  * disasm.c - Intel-syntax disassembly from the opcode table's operand
  * letters, for instruction traces (-d exec) and test diagnostics.
+ *
+ * An operand token is either an SDM operand letter followed by lowercase
+ * size letters (Eb, Gv, Iz, M, Ma), or a literal register or constant
+ * (AL, eAX, DX, CL, ES, 1), which is printed in lowercase as it stands.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +27,6 @@ struct out {
 };
 
 static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
 static void put(struct out *o, const char *fmt, ...)
 {
     va_list ap;
@@ -81,9 +85,32 @@ static int letter_size(const struct insn *in, char c)
     }
 }
 
+/* A literal operand: "eAX", a register name in capitals, or a digit. */
+static bool is_literal(const char *t, size_t n)
+{
+    return (n == 3 && !strncmp(t, "eAX", 3)) || (t[0] >= '0' && t[0] <= '9') ||
+           (n >= 2 && t[1] >= 'A' && t[1] <= 'Z');
+}
+
+static void literal(struct out *o, const struct insn *in, const char *t, size_t n)
+{
+    if (n == 3 && !strncmp(t, "eAX", 3)) {
+        put(o, "%s", in->opsize == 16 ? "ax" : "eax");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        put(o, "%c", c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
+    }
+}
+
 static void operand(struct out *o, const struct insn *in, const char *t, size_t n,
                     uint32_t eip, int *immno)
 {
+    if (is_literal(t, n)) {
+        literal(o, in, t, n);
+        return;
+    }
     int size = n > 1 ? letter_size(in, t[1]) : in->opsize;
     uint32_t imm = (*immno)++ == 0 ? in->imm : in->imm2;
     switch (t[0]) {
@@ -112,7 +139,8 @@ static void operand(struct out *o, const struct insn *in, const char *t, size_t 
         (*immno)--;
         return;
     case 'I':
-        put(o, "0x%x", imm & (t[1] == 'b' ? 0xFF : t[1] == 'w' ? 0xFFFF : ~0u));
+        /* Is is sign-extended to the operand size; show it at that size */
+        put(o, "0x%x", imm & size_mask(t[1] == 'b' ? 8 : t[1] == 'w' ? 16 : in->opsize));
         return;
     case 'J': {
         uint32_t target = eip + in->len + imm;
@@ -123,21 +151,15 @@ static void operand(struct out *o, const struct insn *in, const char *t, size_t 
         put(o, "0x%x:0x%x", in->imm2, imm);
         return;
     case 'O':
-        put(o, "%s[0x%x]", in->segovr != S_NONE ? sregs[in->segovr] : "", imm);
+        if (in->segovr != S_NONE) {
+            put(o, "%s:", sregs[in->segovr]);
+        }
+        put(o, "[0x%x]", imm);
         return;
     default:
-        break;
-    }
-    (*immno)--;
-    if (n == 3 && !strncmp(t, "eAX", 3)) {
-        put(o, "%s", in->opsize == 16 ? "ax" : "eax");
-    } else {
-        put(o, "%.*s", (int)n, t);
-        for (char *c = o->p - n; c < o->p; c++) {
-            if (*c >= 'A' && *c <= 'Z') {
-                *c = (char)(*c - 'A' + 'a');
-            }
-        }
+        (*immno)--;
+        literal(o, in, t, n);
+        return;
     }
 }
 

@@ -16,11 +16,20 @@ static _Noreturn void seg_fault(struct cpu *cpu, int seg)
     cpu_fault(cpu, seg == S_SS ? EX_SS : EX_GP, 0);
 }
 
+/*
+ * Code/data segment types (AR bits 11:8) that allow the access, one bit
+ * per type: reads need data (0-7) or readable code (A, B, E, F); writes
+ * need writable data (2, 3, 6, 7).
+ */
+#define SEG_READABLE 0xCCFFu
+#define SEG_WRITABLE 0x00CCu
+
 static bool limit_ok(const struct seg *s, uint32_t off, int size)
 {
     uint32_t last = off + (uint32_t)size - 1;
-    bool data = (s->ar & AR_S) && !(AR_TYPE(s->ar) & 8);
-    if (data && (AR_TYPE(s->ar) & 4)) {
+    unsigned type = AR_TYPE(s->ar);
+    if ((type & 0xC) == 0x4 && (s->ar & AR_S)) {
+        /* expand-down data: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF */
         uint32_t top = (s->ar & AR_DB) ? 0xFFFFFFFFu : 0xFFFFu;
         return off > s->limit && last <= top && last >= off;
     }
@@ -30,16 +39,10 @@ static bool limit_ok(const struct seg *s, uint32_t off, int size)
 uint32_t cpu_seg_check(struct cpu *cpu, int seg, uint32_t off, int size, bool write)
 {
     const struct seg *s = &cpu->seg[seg];
-    if (cpu->cr0 & CR0_PE && !(cpu->eflags & F_VM)) {
-        if (!(s->ar & AR_P)) {
-            seg_fault(cpu, seg);
-        }
-        unsigned type = AR_TYPE(s->ar);
-        if (type & 8) {   /* code: never writable, readable if R */
-            if (write || !(type & 2)) {
-                seg_fault(cpu, seg);
-            }
-        } else if (write && !(type & 2)) {
+    if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & F_VM)) {
+        /* unusable (null-loaded: ar = 0) segments fail the P/S test */
+        unsigned ok = write ? SEG_WRITABLE : SEG_READABLE;
+        if ((s->ar & (AR_P | AR_S)) != (AR_P | AR_S) || !((ok >> AR_TYPE(s->ar)) & 1)) {
             seg_fault(cpu, seg);
         }
     }

@@ -19,6 +19,8 @@
  */
 #include "mem.h"
 
+#include <string.h>
+
 #include "hw/bus.h"
 #include "util/log.h"
 
@@ -34,6 +36,9 @@ void mmu_flush(struct cpu *cpu, bool keep_global)
             }
         }
     }
+    if (!keep_global) {
+        memset(cpu->tlb_large, 0, sizeof(cpu->tlb_large));
+    }
 }
 
 void mmu_invlpg(struct cpu *cpu, uint32_t lin)
@@ -44,11 +49,13 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin)
             cpu->tlb[u][k][i].tag = TLB_INVALID;
         }
     }
-    if (cpu->cr4 & CR4_PSE) {
+    uint32_t region = lin >> 22;
+    if (cpu->tlb_large[region / 32] & (1u << (region % 32))) {
         /*
-         * lin may lie in a 4 MiB page, which the TLB holds as separate
-         * 4 KiB entries: drop every entry of that 4 MiB region.
+         * lin lies in a 4 MiB page that the TLB holds as separate 4 KiB
+         * entries: drop every entry of that 4 MiB region.
          */
+        cpu->tlb_large[region / 32] &= ~(1u << (region % 32));
         for (int u = 0; u < 2; u++) {
             for (int k = 0; k < TLB_KINDS; k++) {
                 for (unsigned j = 0; j < TLB_SIZE; j++) {
@@ -117,6 +124,7 @@ static void phys_wr32(struct cpu *cpu, uint32_t pa, uint32_t v)
 struct walk {
     uint32_t phys;     /* physical address of lin */
     bool user_ok, write_ok, dirty, global;
+    bool large;        /* mapped by a 4 MiB page */
     uint32_t fault;    /* #PF error code, or 0xFFFFFFFF if none */
 };
 
@@ -164,6 +172,7 @@ static void walk(struct cpu *cpu, uint32_t lin, unsigned acc, bool set_bits, str
     }
     w->dirty = (pte & PG_D) || wr;
     w->global = (pte & PG_G) && (cpu->cr4 & CR4_PGE);
+    w->large = big;
     w->phys = big ? (pte & 0xFFC00000u) | (lin & 0x3FFFFFu)
                   : (pte & ~0xFFFu) | (lin & 0xFFFu);
 }
@@ -193,7 +202,7 @@ bool mmu_probe(struct cpu *cpu, uint32_t lin, unsigned acc, uint32_t *phys)
 /* Translate and, for plain memory, fill the TLB entry of this access kind. */
 static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
 {
-    struct walk w = { .user_ok = true, .write_ok = true, .dirty = true };
+    struct walk w = { .user_ok = true, .write_ok = true, .dirty = true, .large = false };
     if (cpu->cr0 & CR0_PG) {
         walk(cpu, lin, acc, true, &w);
         if (w.fault != 0xFFFFFFFFu) {
@@ -215,6 +224,9 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
         e->addend = (uintptr_t)host - (lin & ~0xFFFu);
         e->phys = phys & ~0xFFFu;
         e->global = w.global;
+        if (w.large) {
+            cpu->tlb_large[lin >> 27] |= 1u << ((lin >> 22) & 31);
+        }
     }
     return phys;
 }

@@ -33,6 +33,38 @@ void op_mov_Ov_eAX(struct cpu *cpu, const struct insn *in)
     cpu_wr(cpu, in->seg, in->imm, in->opsize, cpu->r[R_EAX]);
 }
 
+/*
+ * MOV r/m16, Sreg.  ModRM.reg 6 and 7 name no segment register (#UD).  A
+ * memory destination is always a word; a 32-bit register destination gets
+ * the selector zero-extended (SDM MOV: P6 family fills the high bytes with 0).
+ */
+void op_mov_Ev_Sw(struct cpu *cpu, const struct insn *in)
+{
+    if (in->reg > S_GS) {
+        cpu_undefined(cpu, in);
+    }
+    uint16_t sel = cpu->seg[in->reg].sel;
+    if (modrm_is_reg(in)) {
+        reg_set(cpu, in->rm, in->opsize, sel);
+    } else {
+        cpu_wr16(cpu, in->seg, cpu->ea, sel);
+    }
+}
+
+/*
+ * MOV Sreg, r/m16.  Loading CS this way is #UD (386+), as are ModRM.reg 6
+ * and 7.  A load of SS inhibits interrupts until the next instruction ends
+ * (cpu_load_seg arranges that), so that MOV SS; MOV SP is atomic.
+ */
+void op_mov_Sw_Ew(struct cpu *cpu, const struct insn *in)
+{
+    if (in->reg == S_CS || in->reg > S_GS) {
+        cpu_undefined(cpu, in);
+    }
+    uint16_t sel = (uint16_t)get_E(cpu, in, 16);
+    cpu_load_seg(cpu, in->reg, sel);
+}
+
 static void xchg_E(struct cpu *cpu, const struct insn *in, int size)
 {
     uint32_t a = rmw_E(cpu, in, size);

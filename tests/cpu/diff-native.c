@@ -1,7 +1,7 @@
 /*
  * diff-native.c - the native half of the differential CPU test.
  *
- * Usage: diff-native SEED START COUNT GROUPS   (numbers in C syntax)
+ * Usage: diff-native SEED START COUNT GROUPS [CUT]   (numbers in C syntax)
  *
  * A 32-bit x86 Linux program (built with -m32, no sanitizers).  For each
  * sequence index START..START+COUNT-1 it generates the same sequence as
@@ -165,14 +165,15 @@ static void run_one(const struct diff_seq *s, uint8_t *code, uint8_t *data,
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: diff-native SEED START COUNT GROUPS\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: diff-native SEED START COUNT GROUPS [CUT]\n");
         return 2;
     }
     uint64_t seed = strtoull(argv[1], NULL, 0);
     uint32_t start = (uint32_t)strtoul(argv[2], NULL, 0);
     uint32_t count = (uint32_t)strtoul(argv[3], NULL, 0);
     uint32_t groups = (uint32_t)strtoul(argv[4], NULL, 0);
+    uint32_t cut = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 0) : 0;
     uint8_t *code = map_fixed(DIFF_CODE_ADDR, CODE_MAP, PROT_READ | PROT_WRITE | PROT_EXEC);
     uint8_t *data = map_fixed(DIFF_DATA_ADDR, 0x1000, PROT_READ | PROT_WRITE);
 
@@ -195,6 +196,9 @@ int main(int argc, char **argv)
     }
     for (uint32_t i = 0; i < count; i++) {
         diff_gen(s, seed, start + i, groups);
+        if (cut) {
+            diff_truncate(s, cut);   /* see difftest --bisect */
+        }
         run_one(s, code, data, res);
         if (fwrite(res, sizeof(*res), 1, stdout) != 1) {
             return 1;   /* the reader went away */

@@ -64,6 +64,10 @@ struct diff_seq {
     /* EFLAGS arithmetic bits whose value is undefined before insn i
      * (index ninsn: at the end of the sequence) */
     uint32_t undef[DIFF_MAX_INSNS + 1];
+    /* x87 status word bits (C0-C3) undefined at the end */
+    uint32_t fsw_undef;
+    /* nonzero where a top-level item starts: a safe place to cut */
+    uint8_t item_start[DIFF_MAX_INSNS + 1];
     struct diff_state init;
     uint8_t code[DIFF_CODE_MAX];
     uint8_t data[DIFF_DATA_SIZE];
@@ -71,6 +75,13 @@ struct diff_seq {
 
 /* Generate sequence `index` of the stream `seed` from `groups`. */
 void diff_gen(struct diff_seq *s, uint64_t seed, uint32_t index, uint32_t groups);
+
+/*
+ * Cut a sequence before instruction `n`, which must start a top-level item
+ * (item_start[n]) so no branch or call crosses the cut.  For narrowing a
+ * mismatch down to the item that causes it.
+ */
+void diff_truncate(struct diff_seq *s, uint32_t n);
 
 /*
  * The outcome of running one sequence.  `vec` is -1 when the sequence ran

@@ -50,6 +50,12 @@ struct opts {
     uint64_t seed;
     int max_print;
     bool verbose;
+    bool bisect;
+};
+
+struct tally {
+    uint32_t done, bad, faults;
+    uint32_t per_group[DG_COUNT];
 };
 
 struct world {
@@ -318,10 +324,10 @@ static void report(const struct diff_seq *s, const struct diff_result *n,
 
 /* ---- the native side ---- */
 
-static FILE *spawn_native(const struct opts *o, pid_t *pid)
+static FILE *spawn_native(const struct opts *o, uint32_t cut, pid_t *pid)
 {
     int fd[2];
-    char a[4][32];
+    char a[5][32];
     if (pipe(fd)) {
         perror("difftest: pipe");
         exit(2);
@@ -330,6 +336,7 @@ static FILE *spawn_native(const struct opts *o, pid_t *pid)
     snprintf(a[1], sizeof(a[1]), "%u", o->start);
     snprintf(a[2], sizeof(a[2]), "%u", o->count);
     snprintf(a[3], sizeof(a[3]), "%#x", o->groups);
+    snprintf(a[4], sizeof(a[4]), "%u", cut);
     *pid = fork();
     if (*pid < 0) {
         perror("difftest: fork");
@@ -339,7 +346,7 @@ static FILE *spawn_native(const struct opts *o, pid_t *pid)
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        execl(o->native, o->native, a[0], a[1], a[2], a[3], (char *)NULL);
+        execl(o->native, o->native, a[0], a[1], a[2], a[3], a[4], (char *)NULL);
         fprintf(stderr, "difftest: cannot run %s: %s\n", o->native, strerror(errno));
         _exit(127);
     }
@@ -385,7 +392,7 @@ static uint32_t parse_groups(const char *list)
 static void usage(void)
 {
     fprintf(stderr, "usage: difftest --native PATH [--count N] [--start K] [--seed S]\n"
-                    "                [--groups LIST] [--one K] [--max-print N] [-v]\n");
+                    "                [--groups LIST] [--one K] [--bisect K] [--max-print N] [-v]\n");
     exit(2);
 }
 
@@ -417,6 +424,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
             o->start = (uint32_t)strtoul(v, NULL, 0);
             o->count = 1;
             o->verbose = true;
+        } else if (!strcmp(a, "--bisect")) {
+            o->start = (uint32_t)strtoul(v, NULL, 0);
+            o->count = 1;
+            o->bisect = true;
         } else if (!strcmp(a, "--max-print")) {
             o->max_print = atoi(v);
         } else {
@@ -428,62 +439,123 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
 }
 
-int main(int argc, char **argv)
+/*
+ * Run the sequences of `o` (each cut before instruction `cut` if nonzero)
+ * on both sides and count mismatches; print up to max_print of them.
+ */
+static void run_stream(const struct opts *o, struct world *w, uint32_t cut, bool quiet,
+                       struct tally *t)
 {
-    struct opts o;
-    parse_args(argc, argv, &o);
     pid_t pid;
-    FILE *nat = spawn_native(&o, &pid);
-    struct world w;
-    world_init(&w);
+    FILE *nat = spawn_native(o, cut, &pid);
     struct diff_seq *s = malloc(sizeof(*s));
     struct diff_result *n = malloc(sizeof(*n)), *k = malloc(sizeof(*k));
     if (!s || !n || !k) {
-        return 2;
+        exit(2);
     }
-    uint32_t done = 0, bad = 0, faults = 0, per_group[DG_COUNT] = { 0 };
-    for (; done < o.count; done++) {
+    memset(t, 0, sizeof(*t));
+    for (; t->done < o->count; t->done++) {
         if (fread(n, sizeof(*n), 1, nat) != 1) {
-            fprintf(stderr, "difftest: native side stopped after %u sequences\n", done);
-            bad++;
+            fprintf(stderr, "difftest: native side stopped after %u sequences\n", t->done);
+            t->bad++;
             break;
         }
-        diff_gen(s, o.seed, o.start + done, o.groups);
+        diff_gen(s, o->seed, o->start + t->done, o->groups);
+        if (cut) {
+            diff_truncate(s, cut);
+        }
         if (n->index != s->index) {
             fprintf(stderr, "difftest: out of step with the native side\n");
-            return 2;
+            exit(2);
         }
-        world_load(&w, s);
-        world_result(&w, s, k);
-        faults += n->vec >= 0;
-        bool same = results_equal(s, n, k, o.groups);
+        world_load(w, s);
+        world_result(w, s, k);
+        t->faults += n->vec >= 0;
+        bool same = results_equal(s, n, k, o->groups);
         if (!same) {
-            bad++;
+            t->bad++;
             for (int i = 0; i < DG_COUNT; i++) {
-                per_group[i] += (s->groups >> i) & 1;
+                t->per_group[i] += (s->groups >> i) & 1;
             }
         }
-        if ((!same && bad <= (uint32_t)o.max_print) || o.verbose) {
-            report(s, n, k, o.groups, same);
+        if (!quiet && ((!same && t->bad <= (uint32_t)o->max_print) || o->verbose)) {
+            report(s, n, k, o->groups, same);
         }
     }
     fclose(nat);
     int status = 0;
     waitpid(pid, &status, 0);
-    printf("difftest: %u sequences, %u mismatches (groups: ", done, bad);
-    print_groups(stdout, o.groups);
-    printf("; %u ended in a fault on both sides or natively)\n", faults);
-    if (bad) {
-        printf("difftest: mismatching sequences per group used:");
-        for (int i = 0; i < DG_COUNT; i++) {
-            if (per_group[i]) {
-                printf(" %s=%u", diff_group_name(i), per_group[i]);
-            }
-        }
-        printf("\n");
+    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+        fprintf(stderr, "difftest: %s failed\n", o->native);
+        t->bad++;
     }
     free(s);
     free(n);
     free(k);
-    return bad || !WIFEXITED(status) || WEXITSTATUS(status) ? 1 : 0;
+}
+
+/* Find the first item whose addition to the sequence makes it mismatch. */
+static int bisect(const struct opts *o, struct world *w)
+{
+    struct diff_seq *s = malloc(sizeof(*s));
+    struct tally t;
+    if (!s) {
+        return 2;
+    }
+    diff_gen(s, o->seed, o->start, o->groups);
+    uint32_t ninsn = s->ninsn;
+    for (uint32_t cut = 1; cut <= ninsn; cut++) {
+        if (!s->item_start[cut]) {
+            continue;
+        }
+        run_stream(o, w, cut < ninsn ? cut : 0, true, &t);
+        if (t.bad) {
+            uint32_t first = cut - 1;
+            while (first > 0 && !s->item_start[first]) {
+                first--;
+            }
+            printf("difftest: sequence %u first mismatches with the item at instructions "
+                   "%u-%u (%08x); the sequence up to it:\n", o->start, first, cut - 1,
+                   DIFF_CODE_ADDR + s->insn_off[first]);
+            struct opts v = *o;
+            v.verbose = true;
+            run_stream(&v, w, cut < ninsn ? cut : 0, false, &t);
+            free(s);
+            return 1;
+        }
+    }
+    printf("difftest: sequence %u matches\n", o->start);
+    free(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    parse_args(argc, argv, &o);
+    struct world w;
+    world_init(&w);
+    if (o.bisect) {
+        int rc = bisect(&o, &w);
+        free(w.cpu);
+        bus_free(w.bus);
+        return rc;
+    }
+    struct tally t;
+    run_stream(&o, &w, 0, false, &t);
+    printf("difftest: %u sequences, %u mismatches (groups: ", t.done, t.bad);
+    print_groups(stdout, o.groups);
+    printf("; %u ended in a fault natively)\n", t.faults);
+    if (t.bad) {
+        printf("difftest: mismatching sequences per group used:");
+        for (int i = 0; i < DG_COUNT; i++) {
+            if (t.per_group[i]) {
+                printf(" %s=%u", diff_group_name(i), t.per_group[i]);
+            }
+        }
+        printf("\n");
+    }
+    free(w.cpu);
+    bus_free(w.bus);
+    return t.bad ? 1 : 0;
 }

@@ -379,7 +379,7 @@ static fx80 operand_a(int op)
 
 static int check_op(int op, long iters, unsigned ulps)
 {
-    long bad = 0;
+    long bad = 0, inexact = 0;
     uint64_t worst = 0;
     for (long i = 0; i < iters; i++) {
         fx80 a = operand_a(op), b = (rnd() & 1) ? rnd_near(a) : rnd_fx();
@@ -395,6 +395,7 @@ static int check_op(int op, long iters, unsigned ulps)
             uint64_t d0 = ulp_dist(h.r0, s.r0), d1 = ulp_dist(h.r1, s.r1);
             uint64_t d = d0 > d1 ? d0 : d1;
             ok = d <= ulps && (h.sw & 0x45) == (s.sw & 0x45);
+            inexact += d != 0;
             if (d != ~0ull && d > worst) {
                 worst = d;
             }
@@ -424,7 +425,7 @@ static int check_op(int op, long iters, unsigned ulps)
     }
     printf("%-9s %ld/%ld mismatches", names[op], bad, iters);
     if (is_trans(op)) {
-        printf(" (worst %" PRIu64 " ulp)", worst);
+        printf(" (%ld not bit-exact, worst %" PRIu64 " ulp)", inexact, worst);
     }
     printf("\n");
     return bad != 0;

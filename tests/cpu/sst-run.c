@@ -1,7 +1,8 @@
 /*
  * sst-run.c - the SingleStepTests conformance runner.
  *
- * Usage: tests/sst-run [-v] [--summary] [-f PREFIX]... [--list-skips] DIR...
+ * Usage: tests/sst-run [-v] [--summary] [-f PREFIX]... [--min-pass PCT]
+ *                      [--list-skips] DIR...
  *
  * Each DIR is one set of hardware-captured vectors (8086 or 80286, told by
  * the directory's name), one gzipped JSON array per opcode form.  For every
@@ -18,7 +19,14 @@
  * in a 512-byte area the vector does not use) and every handler whose
  * first bytes the vector does not give gets a JMP $ too.  Then a run stops
  * at the handler entry, and the runner can tell which vector was taken.
- * A watchdog (SIGALRM) ends a vector that hangs the CPU.
+ *
+ * A wrong CPU must not make the run slow, so every run is bounded three
+ * ways: a step budget; a fault-storm limit (the IVT is mapped as MMIO that
+ * counts vector fetches: a handler whose first instruction faults again
+ * delivers exceptions forever without retiring anything, and cpu_run
+ * counts only retired instructions); and, last, a CPU-time watchdog
+ * (SIGPROF) for a single instruction that never ends.  One machine serves
+ * all vectors; only the bytes a vector touched are cleared after it.
  *
  * The comparison covers every register (those the vector does not list
  * must be unchanged, and the upper halves of the 32-bit registers must
@@ -51,9 +59,20 @@
 #define MAX_ARMED 512
 #define MAX_BYTES 16
 #define STEP_BUDGET 4096      /* 80286 run / 8086 REP loop, in instructions */
+#define MAX_DELIVERIES 16     /* IVT fetches per vector before a fault storm */
+#define WATCHDOG_USEC 500000  /* CPU time for one vector */
+#define DEFAULT_MIN_PASS 99.5 /* percent of runnable vectors, per set */
 #define FLAGS_HI 0xF000u      /* flag bits 12-15, never compared */
 
 enum chip { CHIP_8086, CHIP_286 };
+
+/* How a run ended early (sigsetjmp values). */
+enum { STOP_NONE, STOP_HUNG, STOP_STORM, STOP_BUDGET };
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+/* runner.listed bits, per physical byte */
+enum { L_INIT = 1, L_FINAL = 2, L_ARMED = 4, L_DATA = L_INIT | L_FINAL };
 
 enum { K_GPR, K_SEG, K_IP, K_FLAGS };
 enum { V_AX, V_BX, V_CX, V_DX, V_CS, V_SS, V_DS, V_ES, V_SP, V_BP, V_SI, V_DI,
@@ -77,9 +96,10 @@ enum skip_id {
     SK_NONE, SK_REVOKED, SK_ESC, SK_JCC_ALIAS, SK_RET_ALIAS, SK_RETF_ALIAS,
     SK_POPCS, SK_SETMO, SK_FF7, SK_FE_UNDEF, SK_8F_REG, SK_C6C7_REG,
     SK_SREG86, SK_SHIFT32, SK_PUSHSP, SK_IDIV_MIN, SK_REP_IDIV, SK_WRAP86,
-    SK_LOCK286, SK_LEN286, SK_SREG286, SK_LOADALL, SK_COUNT,
+    SK_ASCII86, SK_LOCK286, SK_LEN286, SK_SREG286, SK_SS286, SK_STR286,
+    SK_LOADALL, SK_COUNT,
     /* not skips: listed so that --list-skips shows every adjustment */
-    ADJ_DE_IP = SK_COUNT, ADJ_FLAGS_HI, ADJ_TOTAL
+    ADJ_DE_IP = SK_COUNT, ADJ_DE_FLAGS, ADJ_FLAGS_HI, ADJ_TOTAL
 };
 static const struct {
     const char *chip, *forms, *why;
@@ -105,23 +125,36 @@ static const struct {
         "segment field; 386: /4-5 are FS/GS, /6-7 and MOV CS #UD" },
     [SK_SHIFT32] = { "8086", "D2, D3 with CL >= 32", "the 8086 does not mask the "
         "count; 286+ mask it to 5 bits" },
-    [SK_PUSHSP] = { "8086", "54", "PUSH SP: the 8086 pushes SP after the decrement, "
-        "286+ the value before" },
+    [SK_PUSHSP] = { "8086", "54, FF /6 SP", "PUSH SP: the 8086 pushes SP after the "
+        "decrement, 286+ the value before" },
     [SK_IDIV_MIN] = { "8086", "F6 /7, F7 /7 quotient -80h/-8000h", "the 8086 raises "
         "#DE for the most negative quotient; 286+ return it" },
     [SK_REP_IDIV] = { "8086", "REP F6 /7, REP F7 /7", "8086 microcode: a REP prefix "
         "negates the IDIV quotient; 286+ ignore it" },
     [SK_WRAP86] = { "8086", "word access at offset FFFFh", "the 8086 wraps inside "
         "the segment; 286+ raise #GP/#SS (seen as a #GP/#SS taken on such a vector)" },
+    [SK_ASCII86] = { "8086", "37 AL >= FAh, 3F AL < 6 with AF", "8086 AAA/AAS "
+        "add/subtract 6 to AL alone; 286+ to AX, so the carry/borrow out of AL "
+        "also reaches AH (SDM AAA/AAS: AX <- AX +/- 106h / 6)" },
     [SK_LOCK286] = { "80286", "LOCK + non-lockable form", "the 286 only drives "
         "its LOCK pin; 386+ raise #UD (SDM: LOCK)" },
     [SK_LEN286] = { "80286", "instructions > 10 bytes", "the 286 limit is 10 "
         "bytes (#GP); 386+ allow 15" },
     [SK_SREG286] = { "80286", "8C, 8E /4-5", "#UD on the 286; MOV to/from FS/GS on 386+" },
+    [SK_SS286] = { "80286", "SS operand at offset FFFFh", "the 286 raises #GP(13) "
+        "for every real-mode segment overrun; 386+ raise #SS(12) for SS "
+        "(SDM real-address-mode exceptions; seen as kasou #SS on a captured #GP)" },
+    [SK_STR286] = { "80286", "word string op at offset FFFFh", "the 286 "
+        "advances SI/DI (and CX) before its segment-overrun #GP(13); 386+ "
+        "fault with them unchanged, so the instruction restarts (SDM: faults "
+        "are restartable).  Only when all else matches" },
     [SK_LOADALL] = { "80286", "0F05", "LOADALL exists only on the 286" },
     [ADJ_DE_IP] = { "8086", "D4, F6/F7 /6-7 with #DE", "adjusted, not skipped: the "
         "8086 pushes the next IP; the frame is compared with the 286+ rule "
         "(IP of the faulting instruction)" },
+    [ADJ_DE_FLAGS] = { "8086", "D4 with #DE", "masked, not skipped: the 8086 "
+        "sets SF/ZF/PF before its AAM divide error; 286+ fault with the flags "
+        "unchanged, so the pushed image is compared without them" },
     [ADJ_FLAGS_HI] = { "any", "flags bits 12-15", "masked, not skipped: registers "
         "and pushed flag images (8086: ones; 286: zeros; 386: IOPL/NT)" },
 };
@@ -142,7 +175,6 @@ struct vec {
     uint16_t init[NREGS], fin[NREGS];
     const struct json *iram, *fram;
     int exc;                    /* 80286: exception number, or -1 */
-    int64_t flag_addr;          /* 80286: pushed flags address, or -1 */
     struct form f;
 };
 
@@ -162,16 +194,18 @@ struct runner {
     struct bus *bus;
     struct cpu *cpu;
     uint8_t *ram;
-    uint8_t *listed;            /* per byte: 1 initial RAM, 2 final RAM */
+    uint8_t *listed;            /* per byte: L_* bits */
     uint32_t *touched;          /* bytes to clear after the vector */
     size_t ntouched, cap;
     struct { uint32_t lin; int vec; } armed[MAX_ARMED];
     int narmed;
     uint32_t sentinel;          /* physical base of the JMP $ sentinels */
+    int deliveries;             /* IVT fetches in this vector's run */
     uint16_t fmask[256][8];     /* undefined-flags masks [opcode][reg] */
     char **revoked;
     size_t nrevoked;
     bool verbose, summary;
+    double min_pass;            /* required pass percentage per set */
     const char **only;
     int nonly;
     enum chip chip;
@@ -182,18 +216,20 @@ struct runner {
     size_t nfiles;
 };
 
-static sigjmp_buf watchdog_jmp;   /* the one global: a signal needs it */
+/* Where a run that must stop early escapes to: the one global, as a
+ * signal handler needs it (the IVT hook uses it too). */
+static sigjmp_buf escape_jmp;
 
 static void watchdog_fired(int sig)
 {
     (void)sig;
-    siglongjmp(watchdog_jmp, 1);
+    siglongjmp(escape_jmp, STOP_HUNG);
 }
 
 static void watchdog(long usec)
 {
     struct itimerval t = { .it_value = { usec / 1000000, usec % 1000000 } };
-    setitimer(ITIMER_REAL, &t, NULL);
+    setitimer(ITIMER_PROF, &t, NULL);
 }
 
 _Noreturn static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -404,7 +440,6 @@ static void parse_vec(struct runner *r, const struct json *t, int idx, struct ve
         die("%s: test %d: bad ram list", r->file, idx);
     }
     v->exc = json_int(json_get(exc, "number"), 0, 255, &x) ? (int)x : -1;
-    v->flag_addr = json_int(json_get(exc, "flag_address"), 0, RAM_SIZE - 2, &x) ? x : -1;
     decode_form(&v->f, v->bytes, v->nbytes);
 }
 
@@ -476,6 +511,18 @@ static bool idiv_min_quotient(const struct runner *r, const struct vec *v)
     return divisor != 0 && dividend / divisor == (word ? -32768 : -128);
 }
 
+/* 8086 AAA/AAS whose adjustment carries out of or borrows into AL. */
+static bool ascii_adjust_carry(const struct vec *v)
+{
+    uint8_t al = (uint8_t)v->init[V_AX];
+    bool af = v->init[V_FLAGS] & F_AF;
+    bool adjust = (al & 0xF) > 9 || af;
+    if (v->f.op == 0x37) {
+        return adjust && al >= 0xFA;
+    }
+    return v->f.op == 0x3F && adjust && al < 6;
+}
+
 static enum skip_id skip_8086(const struct runner *r, const struct vec *v)
 {
     int op = v->f.op, reg = v->f.reg;
@@ -509,8 +556,11 @@ static enum skip_id skip_8086(const struct runner *r, const struct vec *v)
     if ((op == 0xD2 || op == 0xD3) && (v->init[V_CX] & 0xFF) >= 32) {
         return SK_SHIFT32;
     }
-    if (op == 0x54) {
+    if (op == 0x54 || (op == 0xFF && reg == 6 && v->f.mod == 3 && v->f.rm == 4)) {
         return SK_PUSHSP;
+    }
+    if (ascii_adjust_carry(v)) {
+        return SK_ASCII86;
     }
     if ((op == 0xF6 || op == 0xF7) && reg == 7) {
         if (v->f.rep) {
@@ -611,7 +661,7 @@ static void clear_ram(struct runner *r)
 static bool region_free(const struct runner *r, uint32_t a, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
-        if (r->listed[a + i]) {
+        if (r->listed[a + i] & L_DATA) {
             return false;
         }
     }
@@ -622,6 +672,8 @@ static void arm(struct runner *r, uint32_t lin, int vec)
 {
     r->armed[r->narmed].lin = lin;
     r->armed[r->narmed++].vec = vec;
+    r->listed[lin] |= L_ARMED;
+    touch(r, lin);
 }
 
 /* Point unspecified IVT entries at sentinels; JMP $ at unspecified handlers. */
@@ -634,7 +686,10 @@ static void arm_ivt(struct runner *r)
     r->narmed = 0;
     for (int v = 0; v < 256; v++) {
         uint32_t e = (uint32_t)v * 4;
-        int nl = !!r->listed[e] + !!r->listed[e + 1] + !!r->listed[e + 2] + !!r->listed[e + 3];
+        int nl = 0;
+        for (uint32_t k = 0; k < 4; k++) {
+            nl += (r->listed[e + k] & L_DATA) != 0;
+        }
         if (nl == 0) {
             uint32_t s = r->sentinel + (uint32_t)v * 2;
             r->ram[e] = (uint8_t)(v * 2);
@@ -650,7 +705,7 @@ static void arm_ivt(struct runner *r)
             uint32_t h = lin_of(r, seg, off), h2 = lin_of(r, seg, off + 1u);
             bool ours = h < 0x400 || h2 < 0x400 ||
                         (h >= r->sentinel && h < r->sentinel + 512);
-            if (!ours && !r->listed[h] && !r->listed[h2]) {
+            if (!ours && !(r->listed[h] & L_DATA) && !(r->listed[h2] & L_DATA)) {
                 poke(r, h, 0xEB);
                 poke(r, h2, 0xFE);
             }
@@ -708,11 +763,12 @@ static int entered_vector(const struct runner *r)
     return -1;
 }
 
+/* At an armed handler entry holding JMP $ (checked after every step). */
 static bool at_jmp_self(const struct runner *r)
 {
     const struct cpu *cpu = r->cpu;
     uint32_t lin = lin_of(r, cpu->seg[S_CS].sel, cpu->eip);
-    return !cpu->halted && entered_vector(r) >= 0 && r->ram[lin] == 0xEB;
+    return !cpu->halted && (r->listed[lin] & L_ARMED) && r->ram[lin] == 0xEB;
 }
 
 static bool is_string_op(int op)
@@ -721,7 +777,8 @@ static bool is_string_op(int op)
            (op >= 0x6C && op <= 0x6F);
 }
 
-static void run_cpu(struct runner *r, const struct vec *v)
+/* Run the vector's instruction(s); STOP_BUDGET if the 286 run never halted. */
+static int run_cpu(struct runner *r, const struct vec *v)
 {
     struct cpu *cpu = r->cpu;
     if (r->chip == CHIP_8086) {
@@ -731,27 +788,63 @@ static void run_cpu(struct runner *r, const struct vec *v)
             cpu_run(cpu, 1);
         } while (rep_str && ++n < STEP_BUDGET && !cpu->halted && !cpu->reset_request &&
                  cpu->eip == v->init[V_IP] && cpu->seg[S_CS].sel == v->init[V_CS]);
-        return;
+        return STOP_NONE;
     }
-    for (int n = 0; n < STEP_BUDGET && !cpu->halted && !cpu->reset_request; n++) {
+    for (int n = 0; n < STEP_BUDGET; n++) {
+        if (cpu->halted || cpu->reset_request) {
+            return STOP_NONE;
+        }
         cpu_run(cpu, 1);
         if (at_jmp_self(r)) {
-            break;
+            return STOP_NONE;
         }
+    }
+    return STOP_BUDGET;
+}
+
+/* Run under the watchdog and the fault-storm limit; STOP_NONE if it ended. */
+static int run_guarded(struct runner *r, const struct vec *v)
+{
+    int stop;
+    r->deliveries = 0;
+    if ((stop = sigsetjmp(escape_jmp, 1)) != 0) {
+        watchdog(0);
+        r->cpu->jmp_valid = false;
+        return stop;
+    }
+    watchdog(WATCHDOG_USEC);
+    stop = run_cpu(r, v);
+    watchdog(0);
+    return stop;
+}
+
+/*
+ * The IVT (physical 0-3FFh) as MMIO over the same RAM bytes.  Interrupt
+ * delivery reads an entry as one dword, which nothing else in 16-bit code
+ * does; too many of them in one run is a fault storm.
+ */
+static uint32_t ivt_read(void *opaque, uint32_t off, int size)
+{
+    struct runner *r = opaque;
+    if (size == 4 && ++r->deliveries > MAX_DELIVERIES) {
+        siglongjmp(escape_jmp, STOP_STORM);
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < size; i++) {
+        v |= (uint32_t)r->ram[off + (uint32_t)i] << (8 * i);
+    }
+    return v;
+}
+
+static void ivt_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct runner *r = opaque;
+    for (int i = 0; i < size; i++) {
+        r->ram[off + (uint32_t)i] = (uint8_t)(val >> (8 * i));
     }
 }
 
-/* Run under the watchdog; false if the CPU hung. */
-static bool run_guarded(struct runner *r, const struct vec *v)
-{
-    if (sigsetjmp(watchdog_jmp, 1)) {
-        return false;
-    }
-    watchdog(2000000);
-    run_cpu(r, v);
-    watchdog(0);
-    return true;
-}
+static const struct io_ops ivt_ops = { ivt_read, ivt_write, 1 | 2 | 4 };
 
 /* 8086 #GP/#SS on a vector that touches both ends of a segment. */
 static bool wrap86(const struct runner *r, const struct vec *v, int taken)
@@ -761,8 +854,8 @@ static bool wrap86(const struct runner *r, const struct vec *v, int taken)
     }
     static const int segs[4] = { V_CS, V_SS, V_DS, V_ES };
     for (int i = 0; i < 4; i++) {
-        if (r->listed[lin_of(r, v->init[segs[i]], 0xFFFF)] &&
-            r->listed[lin_of(r, v->init[segs[i]], 0)]) {
+        if ((r->listed[lin_of(r, v->init[segs[i]], 0xFFFF)] & L_DATA) &&
+            (r->listed[lin_of(r, v->init[segs[i]], 0)] & L_DATA)) {
             return true;
         }
     }
@@ -811,6 +904,9 @@ static uint16_t flags_mask(const struct runner *r, const struct vec *v)
             m |= F_OF;            /* OF is defined for 1-bit shifts */
         }
     }
+    if (r->chip == CHIP_8086 && f->op == 0xD4 && v->bytes[f->npfx + 1] == 0) {
+        m &= ~(F_SF | F_ZF | F_PF);   /* ADJ_DE_FLAGS: AAM 0 raises #DE */
+    }
     return m & ~FLAGS_HI;
 }
 
@@ -844,8 +940,10 @@ static int ram_adjust(const struct runner *r, const struct vec *v, uint16_t fm,
 {
     int n = 0, op = v->f.op, reg = v->f.reg;
     uint16_t ss = v->fin[V_SS], sp = v->fin[V_SP];
-    if (v->flag_addr >= 0) {
-        adj_word(adj, &n, (uint32_t)v->flag_addr, (uint32_t)v->flag_addr + 1, fm, -1);
+    if (v->exc >= 0) {
+        /* the capture's flag_address is rounded down to even: with an odd
+         * SP it misses the image, so take it from the frame instead */
+        adj_word(adj, &n, lin_of(r, ss, sp + 4u), lin_of(r, ss, sp + 5u), fm, -1);
     }
     if (op == 0x9C) {
         adj_word(adj, &n, lin_of(r, ss, sp), lin_of(r, ss, sp + 1u), fm, -1);
@@ -879,12 +977,17 @@ static void flag_names(char *buf, size_t n, uint32_t bits)
     }
 }
 
-static void compare_regs(const struct runner *r, const struct vec *v, struct diffs *d)
+/* Compare the registers, except those in the `ignore` bit set (1 << V_*). */
+static void compare_regs(const struct runner *r, const struct vec *v, struct diffs *d,
+                         unsigned ignore)
 {
     const struct cpu *cpu = r->cpu;
     uint16_t fm = flags_mask(r, v);
     for (int i = 0; i < NREGS; i++) {
         uint32_t exp = v->fin[i], got;
+        if (ignore & (1u << i)) {
+            continue;
+        }
         if (regs[i].kind == K_FLAGS) {
             got = cpu_get_eflags((struct cpu *)cpu) & 0xFFFF;
             if ((got ^ exp) & fm) {
@@ -936,7 +1039,7 @@ static void compare_ram(const struct runner *r, const struct vec *v, struct diff
 /* --- reporting --- */
 
 static void print_failure(const struct runner *r, const struct vec *v,
-                          const struct diffs *d, int taken, bool hung)
+                          const struct diffs *d, int taken, int stop)
 {
     char dis[96] = "(undecodable)";
     struct insn in;
@@ -958,13 +1061,51 @@ static void print_failure(const struct runner *r, const struct vec *v,
     if (d->n >= sizeof(d->text) - 1) {
         printf("    ... (%d differences)\n", d->count);
     }
-    if (hung) {
-        printf("    note: the CPU hung (watchdog)\n");
+    static const char *const why[] = {
+        [STOP_HUNG] = "the CPU hung (watchdog)",
+        [STOP_STORM] = "fault storm: more than " XSTR(MAX_DELIVERIES)
+                       " interrupt deliveries (a handler faults again?)",
+        [STOP_BUDGET] = "no HLT within " XSTR(STEP_BUDGET) " instructions",
+    };
+    if (stop != STOP_NONE) {
+        printf("    note: %s\n", why[stop]);
     }
     if (taken >= 0 || v->exc >= 0) {
         printf("    note: kasou stopped at the handler of vector %d; capture: %s%d\n",
                taken, v->exc >= 0 ? "exception " : "no exception ", v->exc);
     }
+}
+
+static bool is_word_string_op(int op)
+{
+    return op == 0x6D || op == 0x6F || op == 0xA5 || op == 0xA7 || op == 0xAB ||
+           op == 0xAD || op == 0xAF;
+}
+
+/*
+ * Skips decided after the run, from the exception kasou took: the chips
+ * and a 386 agree that the access faults but not on the vector or on the
+ * registers the fault leaves.
+ */
+static enum skip_id skip_post(const struct runner *r, const struct vec *v, int taken)
+{
+    if (wrap86(r, v, taken)) {
+        return SK_WRAP86;
+    }
+    if (r->chip != CHIP_286 || v->exc != EX_GP) {
+        return SK_NONE;
+    }
+    if (taken == EX_SS) {
+        return SK_SS286;
+    }
+    if (taken == EX_GP && is_word_string_op(v->f.op)) {
+        /* only when nothing but the index/count registers differ */
+        struct diffs d = { .n = 0 };
+        compare_regs(r, v, &d, 1u << V_SI | 1u << V_DI | 1u << V_CX);
+        compare_ram(r, v, &d);
+        return d.count == 0 ? SK_STR286 : SK_NONE;
+    }
+    return SK_NONE;
 }
 
 static void count_skip(struct runner *r, struct file_stat *fs, enum skip_id why)
@@ -983,19 +1124,19 @@ static void run_one(struct runner *r, const struct vec *v, struct file_stat *fs)
         clear_ram(r);
         return;
     }
-    bool hung = !run_guarded(r, v);
+    int stop = run_guarded(r, v);
     int taken = entered_vector(r);
-    if (wrap86(r, v, taken)) {
-        count_skip(r, fs, SK_WRAP86);
+    if (stop == STOP_NONE && (why = skip_post(r, v, taken)) != SK_NONE) {
+        count_skip(r, fs, why);
         clear_ram(r);
         return;
     }
     struct diffs d = { .n = 0 };
     d.text[0] = '\0';
-    if (hung) {
+    if (stop != STOP_NONE) {
         d.count++;
     }
-    compare_regs(r, v, &d);
+    compare_regs(r, v, &d, 0);
     compare_ram(r, v, &d);
     if (d.count == 0) {
         r->count[0]++;
@@ -1003,7 +1144,7 @@ static void run_one(struct runner *r, const struct vec *v, struct file_stat *fs)
         r->count[1]++;
         fs->fail++;
         if (r->verbose) {
-            print_failure(r, v, &d, taken, hung);
+            print_failure(r, v, &d, taken, stop);
         }
     }
     clear_ram(r);
@@ -1090,7 +1231,11 @@ static void print_summary(const struct runner *r)
     }
 }
 
-/* Run one set; true when at least 99.5% of its runnable vectors pass. */
+/*
+ * Run one set; true when at least r->min_pass percent of its runnable
+ * (not skipped) vectors pass.  A set with nothing runnable (all filtered
+ * out) neither passes nor fails.
+ */
 static bool run_set(struct runner *r, const char *dir, long total[3])
 {
     static char setname[256];
@@ -1128,13 +1273,24 @@ static bool run_set(struct runner *r, const char *dir, long total[3])
     if (r->summary) {
         print_summary(r);
     }
+    long runnable = r->count[0] + r->count[1];
     printf("%s: %ld passed, %ld failed, %ld skipped\n", setname, r->count[0],
            r->count[1], r->count[2]);
+    bool ok = true;
+    if (runnable > 0) {
+        double pct = 100.0 * (double)r->count[0] / (double)runnable;
+        /* scaled to hundredths of a percent, where 99.5 is exact */
+        ok = (double)r->count[0] * 10000.0 >= (double)runnable * r->min_pass * 100.0;
+        printf("%s: %.2f%% of %ld runnable vectors passed (minimum %.2f%%): %s\n",
+               setname, pct, runnable, r->min_pass, ok ? "ok" : "FAIL");
+    } else {
+        printf("%s: no runnable vectors\n", setname);
+    }
     fflush(stdout);
     for (int i = 0; i < 3; i++) {
         total[i] += r->count[i];
     }
-    return r->count[0] * 1000 >= (r->count[0] + r->count[1]) * 995;
+    return ok;
 }
 
 static void list_skips(void)
@@ -1149,14 +1305,17 @@ static void list_skips(void)
 
 static void usage(FILE *f)
 {
-    fputs("usage: sst-run [-v] [--summary] [-f PREFIX]... [--list-skips] DIR...\n"
+    fputs("usage: sst-run [-v] [--summary] [-f PREFIX]... [--min-pass PCT]\n"
+          "               [--list-skips] DIR...\n"
           "  Runs the SingleStepTests vectors (*.json.gz) of each set directory\n"
           "  (named 8086 or 80286) and prints one line per set and a total.\n"
           "  -v            print each failing vector with its differences\n"
           "  -f PREFIX     run only the files whose name starts with PREFIX (F6.7)\n"
           "  --summary     print per-file failure counts and skip reasons\n"
+          "  --min-pass PCT  required pass percentage of each set's runnable\n"
+          "                vectors (default 99.5)\n"
           "  --list-skips  print what is skipped or adjusted, and why\n"
-          "Exit status: 0 if every set passes >= 99.5% of its runnable vectors,\n"
+          "Exit status: 0 if every set passes >= PCT% of its runnable vectors,\n"
           "1 otherwise, 2 on bad arguments or unreadable files.\n", f);
 }
 
@@ -1177,6 +1336,13 @@ static int parse_args(struct runner *r, int argc, char **argv, const char ***dir
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);
+        } else if (!strcmp(a, "--min-pass") && i + 1 < argc) {
+            char *end;
+            r->min_pass = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || !(r->min_pass >= 0 && r->min_pass <= 100)) {
+                fprintf(stderr, "sst-run: bad --min-pass '%s' (0-100)\n", argv[i]);
+                exit(2);
+            }
         } else if (!strcmp(a, "-f") && i + 1 < argc) {
             r->only[r->nonly++] = argv[++i];
         } else if (a[0] == '-') {
@@ -1197,7 +1363,7 @@ static int parse_args(struct runner *r, int argc, char **argv, const char ***dir
 
 int main(int argc, char **argv)
 {
-    struct runner r = { 0 };
+    struct runner r = { .min_pass = DEFAULT_MIN_PASS };
     const char **dirs;
     int ndirs = parse_args(&r, argc, argv, &dirs);
     r.bus = bus_new(RAM_SIZE);
@@ -1207,10 +1373,13 @@ int main(int argc, char **argv)
         die("out of memory");
     }
     r.ram = r.bus->ram;
+    if (bus_map_mmio(r.bus, 0, 0x400, &ivt_ops, &r) < 0) {
+        die("cannot map the IVT hook");
+    }
     cpu_init(r.cpu, r.bus);
     struct sigaction sa = { .sa_handler = watchdog_fired };
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGPROF, &sa, NULL);
     long total[3] = { 0, 0, 0 };
     bool ok = true;
     for (int i = 0; i < ndirs; i++) {

@@ -1,4 +1,4 @@
-/* ALU, INC/DEC, lazy flags, MOV/XCHG/CMPXCHG and near control flow. */
+/* ALU, INC/DEC, lazy flags, MOV/XCHG/CMPXCHG (near control flow: test_ctrl.c). */
 #include <criterion/criterion.h>
 
 #include "machine.h"
@@ -93,39 +93,5 @@ Test(alu, memory_rmw_and_cmpxchg)
     cr_expect_eq(t.bus->ram[0x2000], 0x15);
     cr_expect_eq(t.cpu->r[R_EAX] & 0xFF, 0x15);   /* not equal: AL loaded */
     cr_expect_eq(flags(&t) & F_ZF, 0);
-    tm_free(&t);
-}
-
-Test(ctrl, call_ret_loop)
-{
-    struct tm t = tm_new();
-    t.cpu->r[R_ECX] = 3;
-    /* 1000: call 1008; 1003: loop 1000? no: loop back to 1000 three times */
-    const uint8_t code[] = { 0xE8, 0x03, 0x00,   /* 1000 call 1006 */
-                             0xE2, 0xFB,         /* 1003 loop 1000 */
-                             0xF4,               /* 1005 hlt */
-                             0x42, 0xC3 };       /* 1006 inc dx; ret */
-    tm_run(&t, code, sizeof(code), 100);
-    cr_expect(t.cpu->halted);
-    cr_expect_eq(t.cpu->r[R_EDX], 3);
-    cr_expect_eq(t.cpu->r[R_ESP], 0x8000);
-    cr_expect_eq(t.cpu->eip, 0x1006);
-    tm_free(&t);
-}
-
-Test(ctrl, jcc_conditions)
-{
-    struct tm t = tm_new();
-    /* cmp ax,bx with ax=-1, bx=1: signed less, unsigned above */
-    t.cpu->r[R_EAX] = 0xFFFF;
-    t.cpu->r[R_EBX] = 1;
-    const uint8_t code[] = { 0x39, 0xD8 };
-    tm_run(&t, code, sizeof(code), 1);
-    cr_expect(cpu_cond(t.cpu, 0xC));   /* L */
-    cr_expect(cpu_cond(t.cpu, 0x7));   /* A */
-    cr_expect(!cpu_cond(t.cpu, 0x2));  /* B */
-    cr_expect(!cpu_cond(t.cpu, 0x4));  /* E */
-    cr_expect(cpu_cond(t.cpu, 0x8));   /* S */
-    cr_expect(!cpu_cond(t.cpu, 0x0));  /* O */
     tm_free(&t);
 }

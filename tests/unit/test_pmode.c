@@ -517,8 +517,9 @@ Test(pmode, v86_int_with_iopl0_faults_to_ring0)
     expect_at_handler(&t, EX_GP);
     cr_expect_not(cpu_v86(c));
     cr_expect_eq(c->r[R_ESP], STK0 - 40);
+    /* a fault pushes RF set (SDM vol.3 17.3.1.1) */
     uint32_t want[10] = { 0x444, 0x333, 0x222, 0x111, 0x3000, 0xFFF0,
-                          F_VM | F_IF | F_FIXED1, 0x2000, 0x100, 0 };
+                          F_VM | F_RF | F_IF | F_FIXED1, 0x2000, 0x100, 0 };
     for (int i = 0; i < 10; i++) {
         uint32_t at = STK0 - 4 * (uint32_t)(i + 1);
         cr_expect_eq(get(&t, at, 4), want[i], "slot %d: %x", i, get(&t, at, 4));

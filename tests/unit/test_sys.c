@@ -8,6 +8,7 @@
 #include <setjmp.h>
 
 #include "cpu/insn.h"
+#include "cpu/mem.h"
 #include "machine.h"
 
 #define GDT 0x10000u
@@ -730,5 +731,29 @@ Test(sys, mov_dr_general_detect_and_aliases)
     const uint8_t wr6[] = { 0x0F, 0x23, 0xF0 };   /* mov dr6,eax */
     cr_expect_eq(run_catch(&t, wr6, 3), -1);
     cr_expect_eq(t.cpu->dr[6], 0xFFFF0FF0u);
+    tm_free(&t);
+}
+
+/* ---- paging seen from an instruction ---- */
+
+Test(sys, user_store_to_readonly_page_faults)
+{
+    struct tm t = tm_new();
+    pm_setup(&t, 3);
+    for (uint32_t i = 0; i < 256; i++) {
+        wr32(&t, 0x31000 + 4 * i, (i << 12) | 7);   /* user, writable */
+    }
+    wr32(&t, 0x31000 + 4 * 5, 0x5000 | 5);          /* page 5: user, read-only */
+    wr32(&t, 0x30000, 0x31000 | 7);
+    t.cpu->cr3 = 0x30000;
+    t.cpu->cr0 |= CR0_PG | CR0_WP;
+    mmu_flush(t.cpu, false);
+    t.cpu->r[R_EAX] = 0x12345678u;
+    const uint8_t code[] = { 0xA3, 0x04, 0x50, 0x00, 0x00 };   /* mov [0x5004],eax */
+    cr_expect_eq(run_catch(&t, code, sizeof(code)), EX_PF);
+    cr_expect_eq(t.cpu->exc_err, 7);   /* present, write, user */
+    cr_expect_eq(t.cpu->cr2, 0x5004u);
+    cr_expect_eq(rd32(&t, 0x5004), 0);
+    cr_expect_eq(t.cpu->eip, 0x1000);
     tm_free(&t);
 }

@@ -74,18 +74,24 @@ void fpu_update_ferr(struct cpu *cpu)
     }
 }
 
+/* FERR# is not raised here: a P6 signals it at the next waiting x87
+ * instruction (fpu_check), like #MF. */
 static void raise_flags(struct cpu *cpu, uint16_t exc)
 {
     cpu->fpu.sw |= exc & 0x7F;
     if (exc & ~cpu->fpu.cw & 0x3F) {
         cpu->fpu.sw |= SW_ES | SW_B;
-        fpu_update_ferr(cpu);
     }
 }
 
 bool fpu_commit(struct cpu *cpu, const struct fx_ctx *ctx)
 {
     uint16_t exc = ctx->exc;
+    /* an unmasked pre-computation exception stops the operation: none of
+     * the flags the computation would have raised afterwards appear */
+    if (exc & ~cpu->fpu.cw & (FX_IE | FX_DE | FX_ZE)) {
+        exc &= FX_IE | FX_DE | FX_ZE;
+    }
     cpu->fpu.sw &= (uint16_t)~SW_C1;
     if (exc & FX_PE && ctx->c1) {
         cpu->fpu.sw |= SW_C1;
@@ -234,12 +240,27 @@ static void write_reg80(struct cpu *cpu, const struct insn *in, uint32_t off, un
     cpu_wr16(cpu, in->seg, ea_plus(in, off, 8), cpu->fpu.sexp[phys]);
 }
 
-static void read_reg80(struct cpu *cpu, const struct insn *in, uint32_t off, unsigned phys)
+static fx80 read_reg80(struct cpu *cpu, const struct insn *in, uint32_t off)
 {
     uint64_t lo = cpu_rd32(cpu, in->seg, off);
     uint64_t hi = cpu_rd32(cpu, in->seg, ea_plus(in, off, 4));
-    cpu->fpu.mant[phys] = lo | (hi << 32);
-    cpu->fpu.sexp[phys] = cpu_rd16(cpu, in->seg, ea_plus(in, off, 8));
+    return (fx80){ .mant = lo | (hi << 32), .sexp = cpu_rd16(cpu, in->seg, ea_plus(in, off, 8)) };
+}
+
+/* Registers are read whole before any is changed, so a fault part-way
+ * leaves the FPU untouched. */
+static void read_regs(struct cpu *cpu, const struct insn *in, uint32_t base, uint32_t stride,
+                      unsigned top)
+{
+    fx80 v[8];
+    for (unsigned i = 0; i < 8; i++) {
+        v[i] = read_reg80(cpu, in, ea_plus(in, base, stride * i));
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned p = (top + i) & 7;
+        cpu->fpu.mant[p] = v[i].mant;
+        cpu->fpu.sexp[p] = v[i].sexp;
+    }
 }
 
 void fpu_save(struct cpu *cpu, const struct insn *in)
@@ -259,9 +280,10 @@ void fpu_restore(struct cpu *cpu, const struct insn *in)
     /* registers first: the tag word in the image is recomputed from them */
     uint16_t sw = cpu_rd16(cpu, in->seg, ea_plus(in, cpu->ea, in->opsize / 8));
     unsigned top = (sw >> 11) & 7;
-    for (unsigned i = 0; i < 8; i++) {
-        read_reg80(cpu, in, ea_plus(in, cpu->ea, envlen + 10 * i), (top + i) & 7);
-    }
+    /* touch the environment first so that its faults come before any change */
+    cpu_rd(cpu, in->seg, cpu->ea, 16);
+    cpu_rd(cpu, in->seg, ea_plus(in, cpu->ea, envlen - 2), 16);
+    read_regs(cpu, in, ea_plus(in, cpu->ea, envlen), 10, top);
     fpu_ldenv(cpu, in, cpu->ea);
 }
 
@@ -269,11 +291,11 @@ void fpu_restore(struct cpu *cpu, const struct insn *in)
 
 static void fx_align(struct cpu *cpu, const struct insn *in)
 {
-    if ((cpu->seg[in->seg].base + cpu->ea) & 15) {
-        cpu_fault(cpu, EX_GP, 0);
-    }
     if (cpu->cr0 & (CR0_EM | CR0_TS)) {
         cpu_fault(cpu, EX_NM, EXC_NOERR);
+    }
+    if ((cpu->seg[in->seg].base + cpu->ea) & 15) {
+        cpu_fault(cpu, EX_GP, 0);
     }
 }
 
@@ -312,19 +334,22 @@ void op_fxrstor(struct cpu *cpu, const struct insn *in)
     struct fpu *f = &cpu->fpu;
     fx_align(cpu, in);
     uint32_t a = cpu->ea;
+    uint16_t cw = cpu_rd16(cpu, in->seg, a);
     uint16_t sw = cpu_rd16(cpu, in->seg, ea_plus(in, a, 2));
-    unsigned top = (sw >> 11) & 7;
-    for (unsigned i = 0; i < 8; i++) {
-        read_reg80(cpu, in, ea_plus(in, a, 32 + 16 * i), (top + i) & 7);
-    }
-    f->cw = cpu_rd16(cpu, in->seg, a);
-    f->sw = sw;
     uint8_t ftw = cpu_rd8(cpu, in->seg, ea_plus(in, a, 4));
-    f->fop = cpu_rd16(cpu, in->seg, ea_plus(in, a, 6)) & 0x7FF;
-    f->fip = cpu_rd32(cpu, in->seg, ea_plus(in, a, 8));
-    f->fcs = cpu_rd16(cpu, in->seg, ea_plus(in, a, 12));
-    f->fdp = cpu_rd32(cpu, in->seg, ea_plus(in, a, 16));
-    f->fds = cpu_rd16(cpu, in->seg, ea_plus(in, a, 20));
+    uint16_t fop = cpu_rd16(cpu, in->seg, ea_plus(in, a, 6)) & 0x7FF;
+    uint32_t fip = cpu_rd32(cpu, in->seg, ea_plus(in, a, 8));
+    uint16_t fcs = cpu_rd16(cpu, in->seg, ea_plus(in, a, 12));
+    uint32_t fdp = cpu_rd32(cpu, in->seg, ea_plus(in, a, 16));
+    uint16_t fds = cpu_rd16(cpu, in->seg, ea_plus(in, a, 20));
+    read_regs(cpu, in, ea_plus(in, a, 32), 16, (sw >> 11) & 7);
+    f->cw = cw;
+    f->sw = sw;
+    f->fop = fop;
+    f->fip = fip;
+    f->fcs = fcs;
+    f->fdp = fdp;
+    f->fds = fds;
     uint16_t tw = 0;
     for (unsigned p = 0; p < 8; p++) {
         tw |= (uint16_t)((ftw >> p & 1 ? TAG_VALID : TAG_EMPTY) << (2 * p));
@@ -340,6 +365,7 @@ void op_fxrstor(struct cpu *cpu, const struct insn *in)
 
 void op_fwait(struct cpu *cpu, const struct insn *in)
 {
+    (void)in;
     if ((cpu->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
         cpu_fault(cpu, EX_NM, EXC_NOERR);
     }

@@ -48,6 +48,11 @@ static void compare(struct cpu *cpu, fx80 b, bool b_empty, bool quiet, bool efla
     } else {
         r = fx_cmp(&c, fpu_st(cpu, 0), b, quiet);
         if (!fpu_commit(cpu, &c)) {
+            /* FCOM still shows "unordered" (or the order, for an unmasked
+             * DE); FCOMI leaves EFLAGS alone.  Nothing is popped. */
+            if (!eflags) {
+                fpu_set_cc(cpu, cmp_cc(r));
+            }
             return;
         }
     }
@@ -405,7 +410,9 @@ static void two_results(struct cpu *cpu, int which)
     bool out_of_range = false;
     if (which == 0) {
         out_of_range = fx_ptan(&c, a, &r0);
-        r1 = fx_const(&c, FX_K_ONE);
+        /* a NaN result (masked IE, NaN operand) is pushed in place of 1 */
+        struct fx_ctx quiet = c;
+        r1 = fx_is_nan(r0) ? r0 : fx_const(&quiet, FX_K_ONE);
     } else if (which == 1) {
         out_of_range = fx_sincos(&c, a, &r0, &r1);
     } else {
@@ -675,7 +682,9 @@ static bool is_control(const struct insn *in)
 void op_fpu(struct cpu *cpu, const struct insn *in)
 {
     bool control = is_control(in);
-    fpu_check(cpu, !control);
+    /* FLDCW does not record FIP/FOP but does report pending exceptions */
+    bool fldcw = in->mod != 3 && in->opcode == 0xD9 && in->reg == 5;
+    fpu_check(cpu, !control || fldcw);
     if (!control) {
         struct fpu *f = &cpu->fpu;
         f->fop = (uint16_t)(((in->opcode & 7) << 8) | in->modrm);

@@ -247,6 +247,7 @@ static void fp_compare(struct gen *g)
         dg_emit(g, comi[v][1] + i);
         g->fdepth -= v >= 2;
         dg_flags(g, FL_ALL, 0);
+        fcc(g, C1, C023);
         break;
     case 4:   /* fcmovcc: B E BE U and their negations */
         dg_need_flags(g, FL_CF | FL_ZF | FL_PF);
@@ -283,6 +284,7 @@ static void fp_store(struct gen *g)
         dg_emit(g, 0xDD);
         dg_emit(g, (k == 10 ? 0xD0u : 0xD8u) + dg_rnd(g, (uint32_t)g->fdepth));
         g->fdepth -= k == 11;
+        fcc(g, C1, C023);
         return;
     }
     e.mem = true;
@@ -291,6 +293,7 @@ static void fp_store(struct gen *g)
     dg_emit(g, st[k][0]);
     dg_emit_E(g, &e, st[k][1]);
     g->fdepth -= pop[k];
+    fcc(g, C1, C023);
 }
 
 /* Control and status: FLDCW (rounding, precision), FSTSW, FNSTCW, SAHF idiom. */
@@ -306,9 +309,11 @@ static void fp_control(struct gen *g)
         dg_pick_mem(g, &e.m, 0, DIFF_DATA_SIZE, 2, 0);
         store_bytes(g, e.m.off, b, 2);
         fp_op_mem(g, &e, 0xD9, 5);
+        fcc(g, 0, CALL);
         break;
     }
     case 1:   /* fnstsw ax (fstsw: with FWAIT), then maybe sahf */
+        fcc_need(g);
         if (dg_rnd(g, 2)) {
             dg_begin(g);
             dg_emit(g, 0x9B);
@@ -321,13 +326,16 @@ static void fp_control(struct gen *g)
             dg_emit(g, 0x9E);
             dg_flags(g, FL_ALL & ~FL_OF, 0);
         }
+        fcc(g, 0, CALL);
         break;
     case 2:   /* fnstsw m16 / fnstcw m16 */
+        fcc_need(g);
         e.mem = true;
         dg_pick_mem(g, &e.m, 0, DIFF_DATA_SIZE, 2, 0);
         dg_start(g, 32, &e, P_WRITE);
         dg_emit(g, dg_rnd(g, 2) ? 0xDD : 0xD9);
         dg_emit_E(g, &e, 7);
+        fcc(g, 0, CALL);
         break;
     default:  /* ffree the bottom register, fdecstp+fincstp, or fnop */
         dg_begin(g);
@@ -345,6 +353,7 @@ static void fp_control(struct gen *g)
             dg_emit(g, 0xD9);
             dg_emit(g, 0xD0);
         }
+        fcc(g, 0, CALL);
         break;
     }
 }
@@ -365,6 +374,9 @@ static void fp_trans(struct gen *g)
     dg_emit(g, 0xD9);
     dg_emit(g, op);
     g->fdepth += push ? 1 : two ? -1 : 0;
+    /* fptan fsin fcos fsincos report an out-of-range operand in C2 */
+    uint32_t def = op == 0xF2 || op == 0xFE || op == 0xFF || op == 0xFB ? C1 | C2 : C1;
+    fcc(g, def, CALL & ~def);
 }
 
 void dg_item_x87(struct gen *g, bool trans)

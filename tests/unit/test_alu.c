@@ -95,3 +95,45 @@ Test(alu, memory_rmw_and_cmpxchg)
     cr_expect_eq(flags(&t) & F_ZF, 0);
     tm_free(&t);
 }
+
+Test(alu, setcc_cmov_movsx_bswap)
+{
+    struct tm t = tm_new();
+    t.cpu->r[R_EAX] = 1;
+    t.cpu->r[R_EBX] = 2;
+    t.cpu->r[R_ECX] = 0x80;
+    const uint8_t code[] = { 0x39, 0xD8,               /* cmp ax,bx: below */
+                             0x0F, 0x92, 0xC2,         /* setb dl */
+                             0x66, 0x0F, 0x47, 0xC3,   /* cmova eax,ebx: no */
+                             0x66, 0x0F, 0xBE, 0xF1,   /* movsx esi,cl */
+                             0x66, 0x0F, 0xCE };       /* bswap esi */
+    tm_run(&t, code, sizeof(code), 5);
+    cr_expect_eq(t.cpu->r[R_EDX] & 0xFF, 1);
+    cr_expect_eq(t.cpu->r[R_EAX], 1);
+    cr_expect_eq(t.cpu->r[R_ESI], 0x80FFFFFFu);
+    tm_free(&t);
+}
+
+Test(alu, xadd_same_register_keeps_sum)
+{
+    struct tm t = tm_new();
+    t.cpu->r[R_EAX] = 5;
+    const uint8_t code[] = { 0x0F, 0xC1, 0xC0 };       /* xadd ax,ax */
+    tm_run(&t, code, sizeof(code), 1);
+    cr_expect_eq(t.cpu->r[R_EAX], 10);
+    tm_free(&t);
+}
+
+Test(alu, sahf_lahf_keep_of)
+{
+    struct tm t = tm_new();
+    t.cpu->r[R_EAX] = 0x7F;
+    const uint8_t code[] = { 0x04, 0x01,               /* add al,1: OF SF AF */
+                             0xB4, 0x41,               /* mov ah,41h: ZF CF */
+                             0x9E,                     /* sahf */
+                             0x9F };                   /* lahf */
+    tm_run(&t, code, sizeof(code), 4);
+    cr_expect_eq(flags(&t), F_OF | F_ZF | F_CF);
+    cr_expect_eq((t.cpu->r[R_EAX] >> 8) & 0xFF, 0x43);  /* bit 1 reads as 1 */
+    tm_free(&t);
+}

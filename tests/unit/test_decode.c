@@ -1,6 +1,7 @@
 /* Decoder and disassembler: lengths, prefixes, ModRM/SIB forms. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cpu/insn.h"
 
@@ -43,4 +44,59 @@ Test(decode, thirty_two_bit_forms)
     CHECK(1, 2, "jne 0x4", 0x75, 0x02);
     CHECK(1, 6, "je 0x106", 0x0F, 0x84, 0x00, 0x01, 0x00, 0x00);
     CHECK(1, 2, "rep movsd", 0xF3, 0xA5);
+}
+
+Test(decode, literal_operands)
+{
+    CHECK(0, 1, "push es", 0x06);
+    CHECK(0, 1, "pop ds", 0x1F);
+    CHECK(0, 1, "push cs", 0x0E);
+    CHECK(0, 1, "pop ss", 0x17);
+    CHECK(0, 2, "push fs", 0x0F, 0xA0);
+    CHECK(0, 2, "add al,0x7", 0x04, 0x07);
+    CHECK(0, 3, "and ax,0x1234", 0x25, 0x34, 0x12);
+    CHECK(0, 1, "in al,dx", 0xEC);
+    CHECK(0, 2, "out 0x80,al", 0xE6, 0x80);
+    CHECK(0, 2, "shl bl,1", 0xD0, 0xE3);
+    CHECK(0, 2, "sar ax,cl", 0xD3, 0xF8);
+}
+
+Test(decode, immediates_at_operand_size)
+{
+    CHECK(0, 3, "cmp bx,0xfffe", 0x83, 0xFB, 0xFE);
+    CHECK(1, 3, "cmp ebx,0xfffffffe", 0x83, 0xFB, 0xFE);
+    CHECK(0, 4, "mov al,es:[0x10]", 0x26, 0xA0, 0x10, 0x00);
+    CHECK(0, 4, "enter 0x10,0x2", 0xC8, 0x10, 0x00, 0x02);
+    CHECK(0, 5, "jmp 0xf000:0xfff0", 0xEA, 0xF0, 0xFF, 0x00, 0xF0);
+    CHECK(0, 2, "mov bx,es", 0x8C, 0xC3);
+    CHECK(0, 2, "mov ss,ax", 0x8E, 0xD0);
+}
+
+Test(decode, prefixes)
+{
+    /* LOCK is allowed only on a memory destination of a lockable form */
+    CHECK(0, 3, "lock add [bx+si],al", 0xF0, 0x00, 0x00);
+    CHECK(0, 3, "lock (bad)", 0xF0, 0x00, 0xC0);
+    CHECK(0, 3, "lock (bad)", 0xF0, 0x88, 0x00);
+    /* the last segment override wins; repeated prefixes are legal */
+    CHECK(0, 4, "mov al,ss:[bx]", 0x26, 0x36, 0x8A, 0x07);
+    CHECK(1, 4, "mov ax,bx", 0x66, 0x66, 0x89, 0xD8);
+    /* group rows with no form for the ModRM.reg value are #UD */
+    CHECK(0, 2, "(bad)", 0x8F, 0xC8);
+    CHECK(0, 2, "(bad)", 0xFE, 0xD0);
+}
+
+Test(decode, fifteen_byte_limit)
+{
+    uint8_t b[16];
+    struct insn in;
+    memset(b, 0x26, sizeof(b));          /* es es es ... */
+    b[13] = 0x90;                        /* 14 bytes: legal */
+    cr_expect_eq(insn_decode_buf(&in, b, sizeof(b), 0), 14);
+    memset(b, 0x26, sizeof(b));
+    b[15] = 0x90;                        /* 16 bytes: too long */
+    cr_expect_eq(insn_decode_buf(&in, b, sizeof(b), 0), 0);
+    memset(b, 0x26, sizeof(b));
+    b[14] = 0x90;                        /* exactly 15 */
+    cr_expect_eq(insn_decode_buf(&in, b, sizeof(b), 0), 15);
 }

@@ -588,3 +588,34 @@ Test(pmode, sel_check_for_lar)
     cr_expect_not(cpu_sel_check(t.cpu, SEL_XONLY, SELCHK_VERR, d));
     tm_free(&t);
 }
+
+Test(pmode, iret_at_cpl3_keeps_iopl_and_if)
+{
+    struct tm t = pm_new(3);
+    put(&t, STK3 - 12, 0x2000, 4);
+    put(&t, STK3 - 8, SEL_CODE3 | 3, 4);
+    put(&t, STK3 - 4, F_FIXED1 | F_IOPL | F_IF | F_ZF | F_NT, 4);
+    t.cpu->r[R_ESP] = STK3 - 12;
+    const uint8_t iret[] = { 0xCF };
+    code(&t, CODE, iret, 1);
+    cpu_run(t.cpu, 1);
+    cr_expect_eq(t.cpu->eip, 0x2000);
+    cr_expect_eq(t.cpu->r[R_ESP], STK3);
+    cr_expect_eq(cpu_get_eflags(t.cpu), F_FIXED1 | F_ZF | F_NT,
+                 "CPL 3 > IOPL 0: IF and IOPL unchanged");
+    tm_free(&t);
+}
+
+Test(pmode, bad_ring0_stack_escalates_to_triple_fault)
+{
+    /* INT from ring 3 needs SS0; a null SS0 faults #TS, whose delivery
+       needs SS0 again (#DF), whose delivery fails too: shutdown */
+    struct tm t = pm_new(3);
+    put(&t, TSS + 8, 0, 2);
+    idt_gate(&t, 0x80, SEL_CODE0, 0x4000, 0xEE);
+    const uint8_t u[] = { 0xCD, 0x80 };
+    code(&t, CODE, u, sizeof(u));
+    cpu_run(t.cpu, 4);
+    cr_expect(t.cpu->reset_request);
+    tm_free(&t);
+}

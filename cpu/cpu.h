@@ -205,6 +205,8 @@ struct cpu {
     bool nmi_blocked;
     uint8_t inhibit_irq;  /* 1 after STI / MOV SS / POP SS: one insn window */
     bool trap_after;      /* single-step trap due after this instruction */
+    bool soft_int_taken;  /* INT n/INT3/INTO/INT1 delivered: no single-step
+                             trap after it (TF is reloaded by IRET) */
     uint32_t dr6_pending; /* DR6 bits to report with the next #DB */
     bool reset_request;   /* triple fault or guest reset request */
     bool ferr;            /* FERR# output level (legacy x87 error reporting) */

@@ -80,4 +80,7 @@ void cpu_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind)
     } else {
         pm_interrupt(cpu, vec, err, kind, ret_eip);
     }
+    if (kind == INT_SOFT || kind == INT_ICEBP) {
+        cpu->soft_int_taken = true;
+    }
 }

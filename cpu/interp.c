@@ -132,10 +132,11 @@ static void exec_one(struct cpu *cpu)
         cpu->ea = insn_ea(cpu, &in);
     }
     bool tf = cpu->eflags & F_TF;
+    cpu->soft_int_taken = false;
     in.op->fn(cpu, &in);
     cpu->eip = cpu->next_eip;
     cpu->icount++;
-    if (tf) {
+    if (tf && !cpu->soft_int_taken) {
         cpu->trap_after = true;
         cpu->dr6_pending |= DR6_BS;
     } else if (cpu->dr6_pending) {

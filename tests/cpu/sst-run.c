@@ -330,11 +330,21 @@ static void load_masks(struct runner *r, const char *dir)
     }
 }
 
+static void free_revoked(struct runner *r)
+{
+    for (size_t i = 0; i < r->nrevoked; i++) {
+        free(r->revoked[i]);
+    }
+    free(r->revoked);
+    r->revoked = NULL;
+    r->nrevoked = 0;
+}
+
 static void load_revoked(struct runner *r, const char *dir)
 {
     char path[4096], line[256];
     snprintf(path, sizeof(path), "%s/revocation_list.txt", dir);
-    r->nrevoked = 0;
+    free_revoked(r);
     FILE *f = fopen(path, "r");
     if (!f) {
         return;
@@ -1386,5 +1396,14 @@ int main(int argc, char **argv)
         ok &= run_set(&r, dirs[i], total);
     }
     printf("%ld passed, %ld failed, %ld skipped\n", total[0], total[1], total[2]);
+    fflush(stdout);
+    free_revoked(&r);
+    free(r.files);
+    free(r.touched);
+    free(r.listed);
+    free(r.cpu);
+    bus_free(r.bus);
+    free(r.only);
+    free(dirs);
     return ok ? 0 : 1;
 }

@@ -256,7 +256,7 @@ static void decode(struct src *s, struct insn *in, int size32)
         decode_modrm(s, in, attr);
         idx = tab.row[in->map][b][in->reg];
     }
-    if (!idx || ((attr & A_MEM) && in->mod == 3) ||
+    if (!idx || ((rows[idx - 1].attr & A_MEM) && in->mod == 3) ||
         (in->lock && (!(rows[idx - 1].attr & A_LOCK) || in->mod == 3))) {
         in->op = &ud_row;
         in->len = (uint8_t)s->pos;

@@ -817,31 +817,52 @@ int64_t fx_to_int(struct fx_ctx *ctx, fx80 a, int bits, bool truncate)
 
 /* ---- IEEE single / double ---- */
 
-static fx80 from_ieee(struct fx_ctx *ctx, uint64_t bits, int fbits, int ebits)
+/* Exact widening of an IEEE value: NaNs keep their kind, denormals are
+ * normalized (and reported through *denormal); no exception is raised. */
+static fx80 widen_ieee(uint64_t bits, int fbits, int ebits, bool *denormal)
 {
     int32_t emax = (1 << ebits) - 1, bias = emax >> 1;
     bool s = (bits >> (fbits + ebits)) & 1;
     int32_t e = (int32_t)((bits >> fbits) & (uint64_t)emax);
     uint64_t f = bits & ((1ull << fbits) - 1);
-    ctx->c1 = false;
+    *denormal = false;
     if (e == emax) {
-        if (f == 0) {
-            return fx_inf(s);
-        }
-        if (!(f >> (fbits - 1))) {
-            ctx->exc |= FX_IE;
-        }
-        return fxi_make(s, FX_EXP_MAX, TOP | QBIT | (f << (63 - fbits)));
+        return f == 0 ? fx_inf(s) : fxi_make(s, FX_EXP_MAX, TOP | (f << (63 - fbits)));
     }
     if (e == 0) {
         if (f == 0) {
             return fx_zero(s);
         }
-        ctx->exc |= FX_DE;
+        *denormal = true;
         int n = clz64(f);
         return fxi_make(s, (uint16_t)(1 - bias - fbits + 63 - n + FX_BIAS), f << n);
     }
     return fxi_make(s, (uint16_t)(e - bias + FX_BIAS), TOP | (f << (63 - fbits)));
+}
+
+static fx80 from_ieee(struct fx_ctx *ctx, uint64_t bits, int fbits, int ebits)
+{
+    bool denormal;
+    fx80 r = widen_ieee(bits, fbits, ebits, &denormal);
+    ctx->c1 = false;
+    if (fx_is_snan(r)) {
+        ctx->exc |= FX_IE;
+        r.mant |= QBIT;
+    }
+    if (denormal) {
+        ctx->exc |= FX_DE;
+    }
+    return r;
+}
+
+fx80 fx_widen_f32(uint32_t bits, bool *denormal)
+{
+    return widen_ieee(bits, 23, 8, denormal);
+}
+
+fx80 fx_widen_f64(uint64_t bits, bool *denormal)
+{
+    return widen_ieee(bits, 52, 11, denormal);
 }
 
 fx80 fx_from_f32(struct fx_ctx *ctx, uint32_t bits)

@@ -91,6 +91,15 @@ fx80 fx_from_i64(struct fx_ctx *ctx, int64_t v);
 int64_t fx_to_int(struct fx_ctx *ctx, fx80 a, int bits, bool truncate);
 fx80 fx_from_f32(struct fx_ctx *ctx, uint32_t bits);
 fx80 fx_from_f64(struct fx_ctx *ctx, uint64_t bits);
+/*
+ * Exact widening with no exception, for the memory operand of an
+ * arithmetic or compare instruction: an SNaN stays signalling and a
+ * denormal comes back normalized with *denormal set, so that the operation
+ * can raise IE and DE in the x87's priority order (a NaN operand, an
+ * invalid operation or a zero divide suppress DE).
+ */
+fx80 fx_widen_f32(uint32_t bits, bool *denormal);
+fx80 fx_widen_f64(uint64_t bits, bool *denormal);
 uint32_t fx_to_f32(struct fx_ctx *ctx, fx80 a);
 uint64_t fx_to_f64(struct fx_ctx *ctx, fx80 a);
 /* packed BCD, byte 0 = least significant digit pair, byte 9 bit 7 = sign */

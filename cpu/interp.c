@@ -148,6 +148,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max)
 {
     uint64_t start = cpu->icount;
     volatile uint64_t limit = start + max;
+    volatile uint64_t delivered = 0;
     cpu->jmp_valid = true;
     if (setjmp(cpu->jmp)) {
         if (cpu->exc_vec == -2) {   /* triple fault: the board resets */
@@ -157,6 +158,15 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max)
             return cpu->icount - start;
         }
         deliver_fault(cpu);
+        /*
+         * A delivered exception counts against the budget like an
+         * instruction: a handler that faults at once (a fault storm) must
+         * not keep the caller from its timers and UI forever.
+         */
+        if (++delivered >= max) {
+            cpu->jmp_valid = false;
+            return cpu->icount - start;
+        }
     }
     while (cpu->icount < limit && !cpu->reset_request) {
         if (cpu->bus->generation != cpu->bus_gen) {

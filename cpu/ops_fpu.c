@@ -35,8 +35,25 @@ static uint16_t cmp_cc(int r)
     }
 }
 
-/* Compare ST(0) with b, set C0/C2/C3 (or EFLAGS for FCOMI), pop `pops`. */
-static void compare(struct cpu *cpu, fx80 b, bool b_empty, bool quiet, bool eflags, int pops)
+/*
+ * A denormal m32/m64 source is normal once widened, so its DE is raised
+ * here, where the operation's own denormal check would have: not when a
+ * NaN operand, an invalid operation or a zero divide decided the result
+ * (the x87's exception priority).
+ */
+static void src_denormal(struct fx_ctx *c, fx80 a, fx80 b, bool den)
+{
+    if (den && !(c->exc & (FX_IE | FX_ZE)) && !fx_is_nan(a) && !fx_is_nan(b)) {
+        c->exc |= FX_DE;
+    }
+}
+
+/*
+ * Compare ST(0) with b, set C0/C2/C3 (or EFLAGS for FCOMI), pop `pops`.
+ * b_den: b is a widened denormal memory operand.
+ */
+static void compare(struct cpu *cpu, fx80 b, bool b_empty, bool b_den, bool quiet, bool eflags,
+                    int pops)
 {
     struct fx_ctx c = fpu_ctx(cpu);
     int r;
@@ -47,6 +64,7 @@ static void compare(struct cpu *cpu, fx80 b, bool b_empty, bool quiet, bool efla
         r = FX_UN;
     } else {
         r = fx_cmp(&c, fpu_st(cpu, 0), b, quiet);
+        src_denormal(&c, fpu_st(cpu, 0), b, b_den);
         if (!fpu_commit(cpu, &c)) {
             /* FCOM still shows "unordered" (or the order, for an unmasked
              * DE); FCOMI leaves EFLAGS alone.  Nothing is popped. */
@@ -197,18 +215,38 @@ static void fld_value(struct cpu *cpu, fx80 v, struct fx_ctx *c)
     if (c && !fpu_commit(cpu, c)) {
         return;
     }
+    cpu->fpu.sw &= (uint16_t)~SW_C1;   /* C1 = 0: no stack overflow */
     fpu_push(cpu, v);
+}
+
+/* The source of an arithmetic or compare instruction: fmt as load_mem,
+ * 0-3 only; floats widened exactly (see fx_widen_f32). */
+static fx80 load_src(struct cpu *cpu, const struct insn *in, int fmt, bool *den)
+{
+    uint32_t a = cpu->ea;
+    struct fx_ctx none = fpu_ctx(cpu);
+    *den = false;
+    switch (fmt) {
+    case 0:
+        return fx_widen_f32(cpu_rd32(cpu, in->seg, a), den);
+    case 2: {
+        uint64_t lo = cpu_rd32(cpu, in->seg, a);
+        uint64_t hi = cpu_rd32(cpu, in->seg, ea_plus(in, a, 4));
+        return fx_widen_f64(lo | hi << 32, den);
+    }
+    default: /* integers convert exactly */
+        return load_mem(cpu, in, fmt, &none);
+    }
 }
 
 static void arith_mem(struct cpu *cpu, const struct insn *in, int fmt)
 {
     struct fx_ctx c = fpu_ctx(cpu);
-    fx80 src = load_mem(cpu, in, fmt, &c);
+    bool den;
+    fx80 src = load_src(cpu, in, fmt, &den);
     unsigned reg = in->reg;
     if (reg == 2 || reg == 3) {
-        struct fx_ctx c2 = c;
-        fpu_commit(cpu, &c2);
-        compare(cpu, src, false, false, false, reg == 3);
+        compare(cpu, src, false, den, false, false, reg == 3);
         return;
     }
     if (fpu_empty(cpu, 0)) {
@@ -218,6 +256,7 @@ static void arith_mem(struct cpu *cpu, const struct insn *in, int fmt)
         return;
     }
     fx80 r = arith(&c, reg, fpu_st(cpu, 0), src);
+    src_denormal(&c, fpu_st(cpu, 0), src, den);
     if (fpu_commit(cpu, &c)) {
         fpu_set_st(cpu, 0, r);
     }
@@ -454,7 +493,10 @@ static void trig(struct cpu *cpu, bool cosine)
 static void prem(struct cpu *cpu, bool ieee)
 {
     struct fx_ctx c = fpu_ctx(cpu);
+    /* No quotient (stack fault, NaN result): the P6 and later clear C1
+     * and C2 and leave C0 and C3 as they were. */
     if (fpu_empty(cpu, 0) || fpu_empty(cpu, 1)) {
+        cpu->fpu.sw &= (uint16_t)~SW_C2;
         if (fpu_stack_fault(cpu, false)) {
             fpu_set_st(cpu, 0, FX_INDEFINITE);
         }
@@ -468,6 +510,10 @@ static void prem(struct cpu *cpu, bool ieee)
         return;
     }
     fpu_set_st(cpu, 0, r);
+    if (fx_is_nan(r)) {
+        cpu->fpu.sw &= (uint16_t)~(SW_C1 | SW_C2);
+        return;
+    }
     uint16_t cc = incomplete ? SW_C2 : 0;
     if (!incomplete) {
         cc |= (q & 4 ? SW_C0 : 0) | (q & 2 ? SW_C3 : 0) | (q & 1 ? SW_C1 : 0);
@@ -511,7 +557,7 @@ static void d9_misc(struct cpu *cpu, const struct insn *in)
             fpu_set_st(cpu, 0, rm == 0 ? fx_neg(v) : fx_abs(v));
             cpu->fpu.sw &= (uint16_t)~SW_C1;
         } else if (rm == 4) {               /* FTST */
-            compare(cpu, fx_zero(false), false, false, false, 0);
+            compare(cpu, fx_zero(false), false, false, false, false, 0);
         } else if (rm == 5) {               /* FXAM */
             fx80 v = fpu_st(cpu, 0);
             uint16_t cc = fx_sign(v) ? SW_C1 : 0;
@@ -586,7 +632,7 @@ static void reg_form(struct cpu *cpu, const struct insn *in)
     switch (in->opcode) {
     case 0xD8:
         if (reg == 2 || reg == 3) {
-            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, false, reg == 3);
+            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, false, false, reg == 3);
         } else {
             arith_reg(cpu, reg, 0, rm, false);
         }
@@ -596,7 +642,7 @@ static void reg_form(struct cpu *cpu, const struct insn *in)
         if (reg < 4) {
             fcmov(cpu, in);
         } else if (reg == 5 && rm == 1) {
-            compare(cpu, fpu_st(cpu, 1), fpu_empty(cpu, 1), true, false, 2);
+            compare(cpu, fpu_st(cpu, 1), fpu_empty(cpu, 1), false, true, false, 2);
         } else {
             break;
         }
@@ -612,14 +658,14 @@ static void reg_form(struct cpu *cpu, const struct insn *in)
         } else if (reg == 4 && (rm < 2 || rm == 4)) {
             /* FENI, FDISI, FSETPM: no-ops on a 387 and later */
         } else if (reg == 5 || reg == 6) {
-            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), reg == 5, true, 0);
+            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, reg == 5, true, 0);
         } else {
             break;
         }
         return;
     case 0xDC:
         if (reg == 2 || reg == 3) {
-            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, false, reg == 3);
+            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, false, false, reg == 3);
         } else {
             arith_reg(cpu, reg >= 4 ? reg ^ 1 : reg, rm, 0, false);
         }
@@ -631,19 +677,19 @@ static void reg_form(struct cpu *cpu, const struct insn *in)
         case 2: fst_reg(cpu, rm, false); return;
         case 3: fst_reg(cpu, rm, true); return;
         case 4: case 5:
-            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), true, false, reg == 5);
+            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, true, false, reg == 5);
             return;
         default: break;
         }
         break;
     case 0xDE:
         if (reg == 2) {
-            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, false, 1);
+            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, false, false, 1);
         } else if (reg == 3) {
             if (rm != 1) {
                 break;
             }
-            compare(cpu, fpu_st(cpu, 1), fpu_empty(cpu, 1), false, false, 2);
+            compare(cpu, fpu_st(cpu, 1), fpu_empty(cpu, 1), false, false, false, 2);
         } else {
             arith_reg(cpu, reg >= 4 ? reg ^ 1 : reg, rm, 0, true);
         }
@@ -660,7 +706,7 @@ static void reg_form(struct cpu *cpu, const struct insn *in)
             set_reg16(cpu, R_EAX, cpu->fpu.sw);
             return;
         case 5: case 6:
-            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), reg == 5, true, 1);
+            compare(cpu, fpu_st(cpu, rm), fpu_empty(cpu, rm), false, reg == 5, true, 1);
             return;
         default: break;
         }

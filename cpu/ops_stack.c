@@ -137,13 +137,11 @@ void op_enter(struct cpu *cpu, const struct insn *in)
     uint32_t m = sp_mask(cpu);
     uint32_t sp = get_sp(cpu);
     uint32_t bp = cpu->r[R_EBP] & m;
-    /* check the frame's lowest and highest bytes before writing */
-    uint32_t lowest = (sp - (uint32_t)n * (level + 1) - size) & m;
+    /* check the frame's highest and lowest pushes before writing */
     cpu_check_write(cpu, S_SS, (sp - (uint32_t)n) & m, n);
-    if (level > 1) {
+    if (level > 0) {
         cpu_check_write(cpu, S_SS, (sp - (uint32_t)n * (level + 1)) & m, n);
     }
-    (void)lowest;
     sp = (sp - (uint32_t)n) & m;
     cpu_wr(cpu, S_SS, sp, in->opsize, cpu->r[R_EBP]);
     uint32_t frame = sp;

@@ -247,7 +247,8 @@ static void fp_compare(struct gen *g)
         dg_emit(g, comi[v][1] + i);
         g->fdepth -= v >= 2;
         dg_flags(g, FL_ALL, 0);
-        fcc(g, C1, C023);
+        /* C1: the SDM clears it, AMD CPUs leave it as it was */
+        fcc(g, 0, CALL);
         break;
     case 4:   /* fcmovcc: B E BE U and their negations */
         dg_need_flags(g, FL_CF | FL_ZF | FL_PF);

@@ -21,10 +21,11 @@
 #include "hw/bus.h"
 #include "hw/debugcon.h"
 #include "hw/debugexit.h"
+#include "hw/pc.h"
 #include "util/log.h"
 
-#define MACHINE_SLICE 100000  /* instructions between checks */
-#define IDLE_SLEEP_NS 1000000 /* a halted CPU polls every millisecond */
+#define MACHINE_SLICE 20000   /* instructions between timer checks */
+#define IDLE_SLEEP_NS 1000000 /* a halted CPU sleeps at most this long */
 
 static uint64_t now_ns(void)
 {
@@ -127,6 +128,13 @@ struct machine *machine_new(const struct machine_config *cfg, char *err, size_t 
         return NULL;
     }
     cpu_init(m->cpu, m->bus);
+    clock_init(&m->clock, CLOCK_REALTIME, &m->cpu->icount);
+    m->pc = pc_new(m->bus, m->cpu, &m->clock);
+    if (!m->pc) {
+        snprintf(err, errlen, "cannot create the chipset (PIC, PIT, RTC)");
+        machine_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -204,14 +212,24 @@ static void flush_consoles(struct machine *m)
 }
 
 /* A halted CPU that nothing on this board can wake up. */
-static bool halted_for_good(const struct cpu *cpu)
+static bool halted_for_good(const struct machine *m)
 {
-    return cpu->halted && (!(cpu->eflags & F_IF) || !cpu->intr_ack);
+    return m->cpu->halted && !m->cpu->nmi_pending &&
+           (!(m->cpu->eflags & F_IF) || !pc_can_interrupt(m->pc));
 }
 
-static void idle(void)
+/* Sleep while halted: until the next timer deadline, at most 1 ms. */
+static void idle(struct machine *m)
 {
-    struct timespec ts = { 0, IDLE_SLEEP_NS };
+    uint64_t now = clock_ns(&m->clock), next = clock_next_deadline(&m->clock);
+    uint64_t ns = IDLE_SLEEP_NS;
+    if (next <= now) {
+        return;
+    }
+    if (next - now < ns) {
+        ns = next - now;
+    }
+    struct timespec ts = { 0, (long)ns };
     nanosleep(&ts, NULL);
 }
 
@@ -233,6 +251,7 @@ int machine_run(struct machine *m)
     uint64_t deadline = m->timeout_ns ? now_ns() + m->timeout_ns : 0;
     for (;;) {
         cpu_run(m->cpu, MACHINE_SLICE);
+        clock_run_due(&m->clock);
         flush_consoles(m);
         if (m->exit_requested) {
             return m->exit_status;
@@ -246,15 +265,16 @@ int machine_run(struct machine *m)
             return MACHINE_EXIT_TIMEOUT;
         }
         if (m->cpu->halted) {
-            if (halted_for_good(m->cpu) && !deadline) {
+            if (halted_for_good(m) && !deadline) {
                 fprintf(stderr,
                         "kasou: guest halted %s; nothing can wake it, "
                         "exiting\n",
-                        (m->cpu->eflags & F_IF) ? "and the board has no interrupt source"
+                        (m->cpu->eflags & F_IF) ? "with no interrupt source armed"
                                                 : "with interrupts disabled");
                 return 0;
             }
-            idle();
+            idle(m);
+            clock_run_due(&m->clock);
         }
     }
 }
@@ -271,6 +291,7 @@ void machine_free(struct machine *m)
     for (int i = 0; i < m->ndebugexit; i++) {
         debugexit_free(m->debugexit[i]);
     }
+    pc_free(m->pc);
     free(m->cpu);
     bus_free(m->bus);
     free(m->rom);

@@ -25,11 +25,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hw/timer.h"
+
 struct bus;
 struct cpu;
 struct chardev;
 struct debugcon;
 struct debugexit;
+struct pc;
 
 #define MACHINE_MAX_DEVICES 8
 #define MACHINE_ROM_MAX (16u << 20)      /* largest firmware image */
@@ -47,6 +50,8 @@ struct machine_config {
 struct machine {
     struct bus *bus;
     struct cpu *cpu;
+    struct clock clock;   /* virtual time for the chipset's timers */
+    struct pc *pc;        /* PIC, PIT, RTC, FERR latch, ports 0x61/0x92 */
     uint8_t *rom;
     uint32_t rom_size;
     struct debugcon *debugcon[MACHINE_MAX_DEVICES];

@@ -1,0 +1,173 @@
+/*
+ * pc.c - the PC/AT core logic of the board (see pc.h).
+ *
+ * Wiring, in one place:
+ *   8259A pair  INT -> CPU INTR; INTA cycle -> i8259_ack()
+ *   8254 PIT    counter 0 OUT -> IRQ0, counter 2 gate/out on port 0x61
+ *   MC146818    IRQ8 (slave input 0); port 0x70 bit 7 masks NMI
+ *   x87 FERR#   latched -> IRQ13 (slave input 5); a write to port 0xF0
+ *               clears the latch, as the AT's coprocessor logic does
+ *   port 0x92   PS/2 system control port A: bit 1 A20, bit 0 fast reset
+ *   port 0x61   system control port B: speaker gate (counter 2 gate),
+ *               refresh toggle and counter 2 output on reads
+ * The devices know nothing of each other: they see only their IRQ lines.
+ */
+#include "pc.h"
+
+#include <stdlib.h>
+
+#include "cpu/cpu.h"
+#include "hw/bus.h"
+#include "hw/i8254.h"
+#include "hw/i8259.h"
+#include "hw/mc146818.h"
+#include "util/log.h"
+
+#define REFRESH_PERIOD_NS 15085u   /* DRAM refresh request: every 15.085 us */
+
+/* The master 8259's INT pin drives the CPU's INTR input. */
+static void pc_set_intr(void *opaque, int n, int level)
+{
+    struct pc *pc = opaque;
+    cpu_set_intr(pc->cpu, level != 0);
+}
+
+static int pc_intr_ack(void *opaque)
+{
+    struct pc *pc = opaque;
+    return i8259_ack(pc->pic);
+}
+
+/* FERR# rising sets the latch that drives IRQ13 until port 0xF0 clears it. */
+static void pc_ferr_changed(void *opaque, bool level)
+{
+    struct pc *pc = opaque;
+    if (level && !pc->ferr_latch) {
+        pc->ferr_latch = true;
+        i8259_set_irq(pc->pic, 13, 1);
+    }
+}
+
+static uint64_t pc_clock_ns(void *opaque)
+{
+    struct pc *pc = opaque;
+    return clock_ns(pc->clk);
+}
+
+static uint32_t coproc_read(void *opaque, uint32_t off, int size)
+{
+    return 0xFF;
+}
+
+static void coproc_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct pc *pc = opaque;
+    if (off == 0 && pc->ferr_latch) {
+        pc->ferr_latch = false;
+        i8259_set_irq(pc->pic, 13, 0);
+    }
+}
+
+static const struct io_ops coproc_ops = {
+    .read = coproc_read, .write = coproc_write, .sizes = 1,
+};
+
+static uint32_t port92_read(void *opaque, uint32_t off, int size)
+{
+    struct pc *pc = opaque;
+    return pc->port92;
+}
+
+static void port92_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct pc *pc = opaque;
+    pc->port92 = (uint8_t)(val & 0x02);
+    cpu_set_a20(pc->cpu, (val & 0x02) != 0);
+    if (val & 0x01) {
+        log_ch(LOG_CPU, "port 0x92: fast reset");
+        pc->cpu->reset_request = true;
+    }
+}
+
+static const struct io_ops port92_ops = {
+    .read = port92_read, .write = port92_write, .sizes = 1,
+};
+
+static uint32_t port61_read(void *opaque, uint32_t off, int size)
+{
+    struct pc *pc = opaque;
+    uint32_t v = pc->port61 & 0x0F;
+    if ((clock_ns(pc->clk) / REFRESH_PERIOD_NS) & 1) {
+        v |= 0x10;
+    }
+    if (i8254_get_out(pc->pit, 2)) {
+        v |= 0x20;
+    }
+    return v;
+}
+
+static void port61_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct pc *pc = opaque;
+    pc->port61 = (uint8_t)(val & 0x0F);
+    i8254_set_gate(pc->pit, 2, val & 1);
+}
+
+static const struct io_ops port61_ops = {
+    .read = port61_read, .write = port61_write, .sizes = 1,
+};
+
+struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk)
+{
+    struct pc *pc = calloc(1, sizeof(*pc));
+    if (!pc) {
+        return NULL;
+    }
+    pc->cpu = cpu;
+    pc->clk = clk;
+    struct irq intr = { .set = pc_set_intr, .opaque = pc, .n = 0 };
+    pc->pic = i8259_new(bus, intr);
+    if (!pc->pic) {
+        pc_free(pc);
+        return NULL;
+    }
+    struct irq irq0 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 0 };
+    struct irq irq8 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 8 };
+    pc->pit = i8254_new(bus, clk, irq0);
+    pc->rtc = mc146818_new(bus, clk, irq8, MC146818_HOST_TIME);
+    if (!pc->pit || !pc->rtc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
+        bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
+        bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
+    pc->port92 = 0x02; /* A20 on after reset, as the firmware expects */
+    cpu->hook_opaque = pc;
+    cpu->intr_ack = pc_intr_ack;
+    cpu->ferr_changed = pc_ferr_changed;
+    cpu->clock_ns = pc_clock_ns;
+    return pc;
+}
+
+/* Whether anything on the chipset can still raise an interrupt. */
+bool pc_can_interrupt(const struct pc *pc)
+{
+    return i8259_pending(pc->pic) || clock_next_deadline(pc->clk) != CLOCK_NEVER;
+}
+
+void pc_free(struct pc *pc)
+{
+    if (!pc) {
+        return;
+    }
+    if (pc->rtc) {
+        mc146818_free(pc->rtc);
+    }
+    if (pc->pit) {
+        i8254_free(pc->pit);
+    }
+    if (pc->pic) {
+        i8259_free(pc->pic);
+    }
+    free(pc);
+}

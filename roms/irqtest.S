@@ -68,17 +68,49 @@ start:
     mov $0x500, %di             /* clear the variables */
     mov $16, %cx
     rep stosw
-    call pic_init
     IVT 0x20, irq0
     IVT 0x28, irq8
     IVT 0x2d, irq13
     IVT 16, mf_handler
+    call big_real
+    call pic_init
     call test_pit
     call test_port61
     call test_rtc
     call test_ferr
     call test_mf
     jmp test_pm
+
+/*
+ * Give FS a 4 GiB limit in real mode ("big real mode": a real-mode
+ * segment load changes only the selector and base), check it by a store
+ * above 1 MiB, and use it to put the local APIC (if the CPU has one) in
+ * virtual-wire mode: LINT0 as ExtINT, so the 8259A's INT reaches the CPU.
+ */
+big_real:
+    lgdtl %cs:gdt_desc - rom_start
+    mov %cr0, %eax
+    or $1, %eax
+    mov %eax, %cr0
+    jmp 1f
+1:  mov $DATA_SEL, %bx
+    mov %bx, %fs
+    and $0xfffffffe, %eax
+    mov %eax, %cr0
+    jmp 2f
+2:  xor %bx, %bx
+    mov %bx, %fs
+    mov $0x200000, %ebx
+    addr32 movl $0x5a5aa5a5, %fs:(%ebx)
+    addr32 cmpl $0x5a5aa5a5, %fs:(%ebx)
+    je 3f
+    mov $(m_bigreal - rom_start), %si
+    jmp fail
+3:  mov $0xfee00350, %ebx       /* LVT LINT0: ExtINT, unmasked */
+    addr32 movl $0x700, %fs:(%ebx)
+    mov $0xfee000f0, %ebx       /* spurious vector register: APIC on */
+    addr32 orl $0x1ff, %fs:(%ebx)
+    ret
 
 /* ICW1-ICW4 for both chips, then mask everything. */
 pic_init:
@@ -449,6 +481,7 @@ m_fail:      .asciz "irqtest: FAIL "
 m_nl:        .asciz "\n"
 m_p61_low:   .asciz "counter 2 OUT high before the gate rose"
 m_p61_high:  .asciz "counter 2 OUT never rose"
+m_bigreal:   .asciz "store above 1 MiB through a 4 GiB FS limit in real mode"
 m_rtc_c:     .asciz "RTC register C lacked IRQF|PF in the IRQ8 handler"
 m_rtc_clear: .asciz "RTC register C not cleared by reading it"
 m_ferr:      .asciz "IRQ13 count after an unmasked x87 error"

@@ -88,13 +88,22 @@ static int load_rom(struct machine *m, const char *path, char *err, size_t errle
     return 0;
 }
 
-/* The image at 4 GiB - size, and its tail again just below 1 MiB. */
+/*
+ * The image at 4 GiB - size; its last 128 KiB (padded below with 0xFF when
+ * it is smaller) are what the host bridge shows at 0xE0000-0xFFFFF.
+ */
 static int map_rom(struct machine *m, char *err, size_t errlen)
 {
     uint32_t low = m->rom_size < MACHINE_ROM_LOW_MAX ? m->rom_size : MACHINE_ROM_LOW_MAX;
     uint32_t high_base = (uint32_t)(0x100000000ull - m->rom_size);
-    if (bus_map_rom(m->bus, high_base, m->rom_size, m->rom) < 0 ||
-        bus_map_rom(m->bus, 0x100000u - low, low, m->rom + (m->rom_size - low)) < 0) {
+    m->rom_low = malloc(MACHINE_ROM_LOW_MAX);
+    if (!m->rom_low) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(m->rom_low, 0xFF, MACHINE_ROM_LOW_MAX - low);
+    memcpy(m->rom_low + (MACHINE_ROM_LOW_MAX - low), m->rom + (m->rom_size - low), low);
+    if (bus_map_rom(m->bus, high_base, m->rom_size, m->rom) < 0) {
         snprintf(err, errlen, "cannot map the firmware image");
         return -1;
     }
@@ -129,7 +138,7 @@ struct machine *machine_new(const struct machine_config *cfg, char *err, size_t 
     }
     cpu_init(m->cpu, m->bus);
     clock_init(&m->clock, CLOCK_REALTIME, &m->cpu->icount);
-    m->pc = pc_new(m->bus, m->cpu, &m->clock);
+    m->pc = pc_new(m->bus, m->cpu, &m->clock, cfg->ram_size, m->rom_low);
     if (!m->pc) {
         snprintf(err, errlen, "cannot create the chipset (PIC, PIT, RTC)");
         machine_free(m);
@@ -295,5 +304,6 @@ void machine_free(struct machine *m)
     free(m->cpu);
     bus_free(m->bus);
     free(m->rom);
+    free(m->rom_low);
     free(m);
 }

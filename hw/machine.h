@@ -54,6 +54,7 @@ struct machine {
     struct pc *pc;        /* PIC, PIT, RTC, FERR latch, ports 0x61/0x92 */
     uint8_t *rom;
     uint32_t rom_size;
+    uint8_t *rom_low;     /* 128 KiB: what the firmware shows at 0xE0000 */
     struct debugcon *debugcon[MACHINE_MAX_DEVICES];
     int ndebugcon;
     struct debugexit *debugexit[MACHINE_MAX_DEVICES];

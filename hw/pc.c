@@ -117,7 +117,60 @@ static const struct io_ops port61_ops = {
     .read = port61_read, .write = port61_write, .sizes = 1,
 };
 
-struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk)
+/*
+ * The CMOS bytes a PC BIOS reads for the memory size (IBM AT layout, plus
+ * the 64 KiB units above 16 MiB at 34h-35h that SeaBIOS and others use).
+ */
+static void cmos_memory(struct mc146818 *rtc, uint32_t ram_size)
+{
+    uint32_t ext_kb = ram_size > 0x100000u ? (ram_size - 0x100000u) >> 10 : 0;
+    if (ext_kb > 0xFC00) {
+        ext_kb = 0xFC00;   /* the 16-bit field stops at 63 MiB */
+    }
+    uint32_t high64k = ram_size > (16u << 20) ? (ram_size - (16u << 20)) >> 16 : 0;
+    mc146818_set_cmos(rtc, 0x15, 0x80);   /* base memory: 640 KiB */
+    mc146818_set_cmos(rtc, 0x16, 0x02);
+    mc146818_set_cmos(rtc, 0x17, (uint8_t)ext_kb);
+    mc146818_set_cmos(rtc, 0x18, (uint8_t)(ext_kb >> 8));
+    mc146818_set_cmos(rtc, 0x30, (uint8_t)ext_kb);
+    mc146818_set_cmos(rtc, 0x31, (uint8_t)(ext_kb >> 8));
+    mc146818_set_cmos(rtc, 0x34, (uint8_t)high64k);
+    mc146818_set_cmos(rtc, 0x35, (uint8_t)(high64k >> 8));
+    mc146818_set_cmos(rtc, 0x14, 0x06);   /* equipment: FPU, colour 80x25 */
+}
+
+static void pc_isa_irq(void *opaque, int irq, int level)
+{
+    struct pc *pc = opaque;
+    i8259_set_irq(pc->pic, irq, level);
+}
+
+/* The PCI side: bus, host bridge at 0:0, ISA bridge at 0:1. */
+static int pc_pci_init(struct pc *pc, struct bus *bus, uint32_t ram_size,
+                       const uint8_t *bios_low)
+{
+    pci_bus_init(&pc->pci, bus);
+    if (i440fx_init(&pc->nb, &pc->pci, bus, ram_size, bios_low) < 0 ||
+        piix3_init(&pc->isa, &pc->pci, 1 << 3, pc_isa_irq, pc) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int pc_fw_cfg_init(struct pc *pc, struct bus *bus, uint32_t ram_size)
+{
+    pc->fw_cfg = fw_cfg_new(bus);
+    if (!pc->fw_cfg || fw_cfg_add_i64(pc->fw_cfg, FW_CFG_RAM_SIZE, ram_size) < 0 ||
+        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NB_CPUS, 1) < 0 ||
+        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_MAX_CPUS, 1) < 0 ||
+        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NOGRAPHIC, 1) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t ram_size,
+                  const uint8_t *bios_low)
 {
     struct pc *pc = calloc(1, sizeof(*pc));
     if (!pc) {
@@ -137,10 +190,12 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk)
     pc->rtc = mc146818_new(bus, clk, irq8, MC146818_HOST_TIME);
     if (!pc->pit || !pc->rtc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
         bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
-        bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0) {
+        bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0 ||
+        pc_pci_init(pc, bus, ram_size, bios_low) < 0 || pc_fw_cfg_init(pc, bus, ram_size) < 0) {
         pc_free(pc);
         return NULL;
     }
+    cmos_memory(pc->rtc, ram_size);
     pc->port92 = 0x02; /* A20 on after reset, as the firmware expects */
     cpu->hook_opaque = pc;
     cpu->intr_ack = pc_intr_ack;
@@ -160,6 +215,7 @@ void pc_free(struct pc *pc)
     if (!pc) {
         return;
     }
+    fw_cfg_free(pc->fw_cfg);
     if (pc->rtc) {
         mc146818_free(pc->rtc);
     }

@@ -2,7 +2,8 @@
  * pc.h - the PC/AT core logic: the 8259A pair, the 8254 PIT, the MC146818
  * RTC/CMOS, the coprocessor error latch (FERR# -> IRQ13, cleared at port
  * 0xF0) and system control ports A (0x92: A20, fast reset) and B (0x61),
- * wired to one CPU and the virtual clock.
+ * wired to one CPU and the virtual clock; the PCI bus with the i440FX host
+ * bridge and the PIIX3 ISA bridge; fw_cfg for the firmware.
  */
 #ifndef KASOU_PC_H
 #define KASOU_PC_H
@@ -10,6 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hw/fw_cfg.h"
+#include "hw/i440fx.h"
+#include "hw/pci.h"
+#include "hw/piix3.h"
 #include "hw/timer.h"
 
 struct bus;
@@ -24,13 +29,22 @@ struct pc {
     struct i8259 *pic;
     struct i8254 *pit;
     struct mc146818 *rtc;
+    struct pci_bus pci;
+    struct i440fx nb;      /* 00:00.0 host bridge, PAM shadowing */
+    struct piix3 isa;      /* 00:01.0 ISA bridge, PIRQ routing */
+    struct fw_cfg *fw_cfg;
     bool ferr_latch;   /* coprocessor error latched onto IRQ13 */
     uint8_t port92;
     uint8_t port61;
 };
 
-/* Create the chipset on `bus`, wire it to `cpu` (its hooks) and `clk`. */
-struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk);
+/*
+ * Create the chipset on `bus`, wire it to `cpu` (its hooks) and `clk`.
+ * bios_low is the firmware's copy of 0xE0000-0xFFFFF (128 KiB) that the
+ * host bridge shows below 1 MiB until the firmware shadows it.
+ */
+struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t ram_size,
+                  const uint8_t *bios_low);
 /* Can an interrupt still arrive (a request pending or a timer armed)? */
 bool pc_can_interrupt(const struct pc *pc);
 void pc_free(struct pc *pc);

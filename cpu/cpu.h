@@ -300,6 +300,14 @@ enum { SELCHK_LAR, SELCHK_LSL, SELCHK_VERR, SELCHK_VERW };
 bool cpu_sel_check(struct cpu *cpu, uint16_t sel, int kind, uint32_t d[2]);
 /* After a return to an outer ring: null DS/ES/FS/GS the new CPL may not use. */
 void cpu_null_outer_segs(struct cpu *cpu);
+/*
+ * The GDT descriptor of a system segment named by LLDT, LTR, a task gate or
+ * a nested-task return: an LDT selector, one beyond the GDT limit, or a
+ * descriptor with S set or a type not in the bit set `types` faults
+ * vec((sel & ~3) | ext); a present bit of 0 faults np_vec with that code.
+ */
+void cpu_fetch_sys_desc(struct cpu *cpu, uint16_t sel, unsigned types, int vec,
+                        int np_vec, uint32_t ext, uint32_t d[2]);
 
 /* --- hardware task switch (cpu/task.c) --- */
 enum { TS_JMP, TS_CALL, TS_IRET, TS_INT };

@@ -901,11 +901,11 @@ static fx80 yl2x_special(struct fx_ctx *ctx, fx80 x, fx80 y, bool *done)
         if (fx_is_zero(y)) {
             return fxi_invalid(ctx);
         }
-        if (fx_is_denormal(y)) {
-            ctx->exc |= FX_DE;
-        }
+        /* log2(0) is a zero divide, which outranks a denormal y */
         if (fx_is_zero(x) && !fx_is_inf(y)) {
             ctx->exc |= FX_ZE;
+        } else if (fx_is_denormal(y)) {
+            ctx->exc |= FX_DE;
         }
         return fx_inf(fx_is_zero(x) ? !sy : sy);
     }
@@ -949,14 +949,13 @@ fx80 fx_yl2xp1(struct fx_ctx *ctx, fx80 x, fx80 y)
     if (fx_is_zero(x) || fx_is_inf(x) || fx_is_zero(y) || fx_is_inf(y)) {
         /* the same table as FYL2X with 1+x in place of x, and x = -0
          * giving log2(1-0) = -0 */
-        if ((fx_is_zero(x) && fx_is_inf(y)) || (fx_is_zero(y) && fx_is_inf(x))) {
+        /* invalid operations outrank a denormal operand */
+        if ((fx_is_zero(x) && fx_is_inf(y)) || (fx_is_zero(y) && fx_is_inf(x)) ||
+            (fx_is_inf(x) && fx_sign(x))) {
             return fxi_invalid(ctx);
         }
         if (fx_is_denormal(x) || fx_is_denormal(y)) {
             ctx->exc |= FX_DE;
-        }
-        if (fx_is_inf(x) && fx_sign(x)) {
-            return fxi_invalid(ctx);
         }
         bool s = fx_sign(x) != fx_sign(y);
         return fx_is_zero(x) || fx_is_zero(y) ? fx_zero(s) : fx_inf(s);

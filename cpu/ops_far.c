@@ -410,16 +410,8 @@ static void iret_task(struct cpu *cpu)
 {
     uint16_t link = (uint16_t)sys_rd(cpu, cpu->tr.base, 16);
     uint32_t d[2];
-    if ((link & 4) || !cpu_read_desc(cpu, link, d)) {
-        sel_fault(cpu, EX_TS, link);
-    }
-    unsigned type = (d[1] >> 8) & 0x1F;   /* with S: must be a busy TSS */
-    if (type != 0x03 && type != 0x0B) {
-        sel_fault(cpu, EX_TS, link);
-    }
-    if (!(d[1] & AR_P)) {
-        sel_fault(cpu, EX_NP, link);
-    }
+    /* a busy 16- or 32-bit TSS */
+    cpu_fetch_sys_desc(cpu, link, 1u << 3 | 1u << 11, EX_TS, EX_NP, 0, d);
     cpu_task_switch(cpu, link, d, TS_IRET, cpu->next_eip, EXC_NOERR, 0);
 }
 

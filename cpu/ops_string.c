@@ -78,6 +78,19 @@ static void str_count(struct cpu *cpu, const struct strctx *s, uint32_t n)
     }
 }
 
+/* Commit n iterations: advance eSI and/or eDI and count them (REP). */
+static void str_commit(struct cpu *cpu, const struct strctx *s, bool si, bool di,
+                       uint32_t n)
+{
+    if (si) {
+        str_adv(cpu, s, R_ESI, n);
+    }
+    if (di) {
+        str_adv(cpu, s, R_EDI, n);
+    }
+    str_count(cpu, s, n);
+}
+
 /* After the batch: come back for the rest of the count. */
 static void str_finish(struct cpu *cpu, const struct strctx *s)
 {
@@ -193,9 +206,7 @@ static uint32_t movs_fast(struct cpu *cpu, const struct strctx *s, uint32_t max)
             st_le(elem(s, dp, i), ld_le(elem(s, sp, i), s->bytes), s->bytes);
         }
     }
-    str_adv(cpu, s, R_ESI, n);
-    str_adv(cpu, s, R_EDI, n);
-    str_count(cpu, s, n);
+    str_commit(cpu, s, true, true, n);
     return n;
 }
 
@@ -214,26 +225,30 @@ static uint32_t stos_fast(struct cpu *cpu, const struct strctx *s, uint32_t max)
             st_le(elem(s, dp, i), v, s->bytes);
         }
     }
-    str_adv(cpu, s, R_EDI, n);
-    str_count(cpu, s, n);
+    str_commit(cpu, s, false, true, n);
     return n;
 }
 
 /* --- the instructions --- */
 
-void op_movs(struct cpu *cpu, const struct insn *in)
+/* MOVS and STOS: the same loop, with EAX as the source for STOS. */
+static void str_store(struct cpu *cpu, const struct insn *in, bool stos)
 {
     struct strctx s;
     str_init(cpu, in, &s);
     uint32_t left = s.todo;
     while (left) {
-        uint32_t n = s.rep && left > 1 ? movs_fast(cpu, &s, left) : 0;
+        uint32_t n = 0;
+        if (s.rep && left > 1) {
+            n = stos ? stos_fast(cpu, &s, left) : movs_fast(cpu, &s, left);
+        }
         if (n == 0) {
-            uint32_t v = cpu_rd(cpu, s.src, str_off(cpu, &s, R_ESI), s.bits);
+            uint32_t v = cpu->r[R_EAX];
+            if (!stos) {
+                v = cpu_rd(cpu, s.src, str_off(cpu, &s, R_ESI), s.bits);
+            }
             cpu_wr(cpu, S_ES, str_off(cpu, &s, R_EDI), s.bits, v);
-            str_adv(cpu, &s, R_ESI, 1);
-            str_adv(cpu, &s, R_EDI, 1);
-            str_count(cpu, &s, 1);
+            str_commit(cpu, &s, !stos, true, 1);
             n = 1;
         }
         left -= n;
@@ -241,22 +256,14 @@ void op_movs(struct cpu *cpu, const struct insn *in)
     str_finish(cpu, &s);
 }
 
+void op_movs(struct cpu *cpu, const struct insn *in)
+{
+    str_store(cpu, in, false);
+}
+
 void op_stos(struct cpu *cpu, const struct insn *in)
 {
-    struct strctx s;
-    str_init(cpu, in, &s);
-    uint32_t left = s.todo;
-    while (left) {
-        uint32_t n = s.rep && left > 1 ? stos_fast(cpu, &s, left) : 0;
-        if (n == 0) {
-            cpu_wr(cpu, S_ES, str_off(cpu, &s, R_EDI), s.bits, cpu->r[R_EAX]);
-            str_adv(cpu, &s, R_EDI, 1);
-            str_count(cpu, &s, 1);
-            n = 1;
-        }
-        left -= n;
-    }
-    str_finish(cpu, &s);
+    str_store(cpu, in, true);
 }
 
 void op_lods(struct cpu *cpu, const struct insn *in)
@@ -266,8 +273,7 @@ void op_lods(struct cpu *cpu, const struct insn *in)
     for (uint32_t i = 0; i < s.todo; i++) {
         uint32_t v = cpu_rd(cpu, s.src, str_off(cpu, &s, R_ESI), s.bits);
         reg_set(cpu, R_EAX, s.bits, v);
-        str_adv(cpu, &s, R_ESI, 1);
-        str_count(cpu, &s, 1);
+        str_commit(cpu, &s, true, false, 1);
     }
     str_finish(cpu, &s);
 }
@@ -314,11 +320,7 @@ static uint32_t cmp_fast(struct cpu *cpu, const struct insn *in, const struct st
             break;
         }
     }
-    if (!scas) {
-        str_adv(cpu, s, R_ESI, i);
-    }
-    str_adv(cpu, s, R_EDI, i);
-    str_count(cpu, s, i);
+    str_commit(cpu, s, !scas, true, i);
     *stop = str_compare(cpu, in, s, a, b);
     return i;
 }
@@ -338,11 +340,7 @@ static void str_cmp(struct cpu *cpu, const struct insn *in, bool scas)
                 a = cpu_rd(cpu, s.src, str_off(cpu, &s, R_ESI), s.bits);
             }
             uint32_t b = cpu_rd(cpu, S_ES, str_off(cpu, &s, R_EDI), s.bits);
-            if (!scas) {
-                str_adv(cpu, &s, R_ESI, 1);
-            }
-            str_adv(cpu, &s, R_EDI, 1);
-            str_count(cpu, &s, 1);
+            str_commit(cpu, &s, !scas, true, 1);
             stop = str_compare(cpu, in, &s, a, b);
             n = 1;
         }
@@ -373,97 +371,74 @@ static bool map_changed(const struct cpu *cpu, uint64_t gen, uint32_t a20)
     return cpu->bus->generation != gen || cpu->a20_mask != a20;
 }
 
-static uint32_t ins_fast(struct cpu *cpu, const struct strctx *s, uint16_t port,
-                         uint32_t max)
+/*
+ * INS (outs false: port to ES:eDI) or OUTS (seg:eSI to port) for a run of
+ * up to `max` elements on host memory; returns how many (0: not possible).
+ */
+static uint32_t io_fast(struct cpu *cpu, const struct strctx *s, uint16_t port,
+                        uint32_t max, bool outs)
 {
     uint32_t n = max;
-    uint8_t *dp = span_host(cpu, s, S_ES, str_off(cpu, s, R_EDI), &n, true);
-    if (!dp || n < 2) {
+    uint8_t *p = outs ? span_host(cpu, s, s->src, str_off(cpu, s, R_ESI), &n, false)
+                      : span_host(cpu, s, S_ES, str_off(cpu, s, R_EDI), &n, true);
+    if (!p || n < 2) {
         return 0;
     }
     uint64_t gen = cpu->bus->generation;
     uint32_t a20 = cpu->a20_mask;
     uint32_t i = 0;
     while (i < n) {
-        uint32_t v = bus_in(cpu->bus, port, s->bytes);
-        st_le(elem(s, dp, i++), v, s->bytes);
+        uint8_t *e = elem(s, p, i++);
+        if (outs) {
+            bus_out(cpu->bus, port, ld_le(e, s->bytes), s->bytes);
+        } else {
+            st_le(e, bus_in(cpu->bus, port, s->bytes), s->bytes);
+        }
         if (map_changed(cpu, gen, a20)) {
             break;
         }
     }
-    str_adv(cpu, s, R_EDI, i);
-    str_count(cpu, s, i);
+    str_commit(cpu, s, outs, !outs, i);
     return i;
 }
 
-static uint32_t outs_fast(struct cpu *cpu, const struct strctx *s, uint16_t port,
-                          uint32_t max)
+/* INS and OUTS: the same loop, memory and the port DX swapping roles. */
+static void str_io(struct cpu *cpu, const struct insn *in, bool outs)
 {
-    uint32_t n = max;
-    uint8_t *sp = span_host(cpu, s, s->src, str_off(cpu, s, R_ESI), &n, false);
-    if (!sp || n < 2) {
-        return 0;
+    struct strctx s;
+    str_init(cpu, in, &s);
+    uint16_t port = (uint16_t)cpu->r[R_EDX];
+    if (s.todo == 0) {
+        return;
     }
-    uint64_t gen = cpu->bus->generation;
-    uint32_t a20 = cpu->a20_mask;
-    uint32_t i = 0;
-    while (i < n) {
-        bus_out(cpu->bus, port, ld_le(elem(s, sp, i++), s->bytes), s->bytes);
-        if (map_changed(cpu, gen, a20)) {
-            break;
+    io_check(cpu, port, s.bytes);
+    uint32_t left = s.todo;
+    while (left) {
+        uint32_t n = s.rep && left > 1 ? io_fast(cpu, &s, port, left, outs) : 0;
+        if (n == 0) {
+            if (outs) {
+                uint32_t v = cpu_rd(cpu, s.src, str_off(cpu, &s, R_ESI), s.bits);
+                bus_out(cpu->bus, port, v, s.bytes);
+            } else {
+                /* fault on the destination before the port read has effects */
+                uint32_t di = str_off(cpu, &s, R_EDI);
+                cpu_check_write(cpu, S_ES, di, s.bytes);
+                cpu_wr(cpu, S_ES, di, s.bits, bus_in(cpu->bus, port, s.bytes));
+            }
+            str_commit(cpu, &s, outs, !outs, 1);
+            n = 1;
         }
+        left -= n;
     }
-    str_adv(cpu, s, R_ESI, i);
-    str_count(cpu, s, i);
-    return i;
+    str_finish(cpu, &s);
 }
 
 void op_ins(struct cpu *cpu, const struct insn *in)
 {
-    struct strctx s;
-    str_init(cpu, in, &s);
-    uint16_t port = (uint16_t)cpu->r[R_EDX];
-    if (s.todo == 0) {
-        return;
-    }
-    io_check(cpu, port, s.bytes);
-    uint32_t left = s.todo;
-    while (left) {
-        uint32_t n = s.rep && left > 1 ? ins_fast(cpu, &s, port, left) : 0;
-        if (n == 0) {
-            /* fault on the destination before the port read has effects */
-            uint32_t di = str_off(cpu, &s, R_EDI);
-            cpu_check_write(cpu, S_ES, di, s.bytes);
-            cpu_wr(cpu, S_ES, di, s.bits, bus_in(cpu->bus, port, s.bytes));
-            str_adv(cpu, &s, R_EDI, 1);
-            str_count(cpu, &s, 1);
-            n = 1;
-        }
-        left -= n;
-    }
-    str_finish(cpu, &s);
+    str_io(cpu, in, false);
 }
 
 void op_outs(struct cpu *cpu, const struct insn *in)
 {
-    struct strctx s;
-    str_init(cpu, in, &s);
-    uint16_t port = (uint16_t)cpu->r[R_EDX];
-    if (s.todo == 0) {
-        return;
-    }
-    io_check(cpu, port, s.bytes);
-    uint32_t left = s.todo;
-    while (left) {
-        uint32_t n = s.rep && left > 1 ? outs_fast(cpu, &s, port, left) : 0;
-        if (n == 0) {
-            uint32_t v = cpu_rd(cpu, s.src, str_off(cpu, &s, R_ESI), s.bits);
-            bus_out(cpu->bus, port, v, s.bytes);
-            str_adv(cpu, &s, R_ESI, 1);
-            str_count(cpu, &s, 1);
-            n = 1;
-        }
-        left -= n;
-    }
-    str_finish(cpu, &s);
+    str_io(cpu, in, true);
 }

@@ -122,21 +122,10 @@ void op_lldt(struct cpu *cpu, const struct insn *in)
     uint32_t d[2];
     if (!(sel & 0xFFFC)) {
         /* a null selector leaves LDTR unusable: LDT references fault */
-        cpu->ldtr.sel = sel;
-        cpu->ldtr.base = 0;
-        cpu->ldtr.limit = 0;
-        cpu->ldtr.ar = 0;
+        cpu->ldtr = (struct seg){ sel, 0, 0, 0 };
         return;
     }
-    if ((sel & 4) || !cpu_read_desc(cpu, sel, d)) {
-        cpu_fault(cpu, EX_GP, sel & 0xFFFC);
-    }
-    if ((d[1] & AR_S) || AR_TYPE(d[1]) != 2) {
-        cpu_fault(cpu, EX_GP, sel & 0xFFFC);
-    }
-    if (!(d[1] & AR_P)) {
-        cpu_fault(cpu, EX_NP, sel & 0xFFFC);
-    }
+    cpu_fetch_sys_desc(cpu, sel, 1u << 2, EX_GP, EX_NP, 0, d);   /* an LDT */
     cpu_desc_to_seg(&cpu->ldtr, sel, d);
 }
 
@@ -149,16 +138,8 @@ void op_ltr(struct cpu *cpu, const struct insn *in)
     if (!(sel & 0xFFFC)) {
         cpu_fault(cpu, EX_GP, 0);
     }
-    if ((sel & 4) || !cpu_read_desc(cpu, sel, d)) {
-        cpu_fault(cpu, EX_GP, sel & 0xFFFC);
-    }
-    unsigned type = AR_TYPE(d[1]);
-    if ((d[1] & AR_S) || (type != 1 && type != 9)) {
-        cpu_fault(cpu, EX_GP, sel & 0xFFFC);   /* not an available TSS */
-    }
-    if (!(d[1] & AR_P)) {
-        cpu_fault(cpu, EX_NP, sel & 0xFFFC);
-    }
+    /* an available 16- or 32-bit TSS */
+    cpu_fetch_sys_desc(cpu, sel, 1u << 1 | 1u << 9, EX_GP, EX_NP, 0, d);
     d[1] |= 0x200;   /* busy, in the GDT too */
     cpu_desc_write_hi(cpu, sel, d[1]);
     cpu_desc_to_seg(&cpu->tr, sel, d);
@@ -194,18 +175,22 @@ void op_lsl(struct cpu *cpu, const struct insn *in)
     set_zf(cpu, ok);
 }
 
-void op_verr(struct cpu *cpu, const struct insn *in)
+/* VERR/VERW: ZF tells whether the selector is readable/writable here. */
+static void ver_sel(struct cpu *cpu, const struct insn *in, int kind)
 {
     require_pm(cpu);
     uint32_t d[2];
-    set_zf(cpu, cpu_sel_check(cpu, (uint16_t)get_E(cpu, in, 16), SELCHK_VERR, d));
+    set_zf(cpu, cpu_sel_check(cpu, (uint16_t)get_E(cpu, in, 16), kind, d));
+}
+
+void op_verr(struct cpu *cpu, const struct insn *in)
+{
+    ver_sel(cpu, in, SELCHK_VERR);
 }
 
 void op_verw(struct cpu *cpu, const struct insn *in)
 {
-    require_pm(cpu);
-    uint32_t d[2];
-    set_zf(cpu, cpu_sel_check(cpu, (uint16_t)get_E(cpu, in, 16), SELCHK_VERW, d));
+    ver_sel(cpu, in, SELCHK_VERW);
 }
 
 void op_arpl_Ew_Gw(struct cpu *cpu, const struct insn *in)

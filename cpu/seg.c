@@ -230,6 +230,21 @@ void cpu_null_outer_segs(struct cpu *cpu)
     }
 }
 
+void cpu_fetch_sys_desc(struct cpu *cpu, uint16_t sel, unsigned types, int vec,
+                        int np_vec, uint32_t ext, uint32_t d[2])
+{
+    uint32_t err = (sel & 0xFFFCu) | ext;
+    if ((sel & 4) || !cpu_read_desc(cpu, sel, d)) {
+        cpu_fault(cpu, vec, err);
+    }
+    if ((d[1] & AR_S) || !((types >> AR_TYPE(d[1])) & 1)) {
+        cpu_fault(cpu, vec, err);
+    }
+    if (!(d[1] & AR_P)) {
+        cpu_fault(cpu, np_vec, err);
+    }
+}
+
 /* --- stack frames --- */
 
 static bool stk_fits(const struct seg *s, uint32_t off, int bytes)

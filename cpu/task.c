@@ -114,17 +114,11 @@ static void tss_save(struct cpu *cpu, uint32_t base, bool t32, uint32_t eip, uin
 static void task_load_ldt(struct cpu *cpu, uint16_t sel, uint32_t ext)
 {
     uint32_t d[2];
-    uint32_t err = (sel & 0xFFFCu) | ext;
     if (!(sel & 0xFFFC)) {
         cpu->ldtr = (struct seg){ sel, 0, 0, 0 };
         return;
     }
-    if ((sel & 4) || !cpu_read_desc(cpu, sel, d)) {
-        cpu_fault(cpu, EX_TS, err);
-    }
-    if (((d[1] >> 8) & 0x1F) != 0x02 || !(d[1] & AR_P)) {
-        cpu_fault(cpu, EX_TS, err);
-    }
+    cpu_fetch_sys_desc(cpu, sel, 1u << 2, EX_TS, EX_TS, ext, d);   /* an LDT */
     cpu_desc_to_seg(&cpu->ldtr, sel, d);
 }
 
@@ -251,16 +245,7 @@ void cpu_task_gate(struct cpu *cpu, const uint32_t g[2], int src, uint32_t old_e
 {
     uint16_t sel = (uint16_t)(g[0] >> 16);
     uint32_t d[2];
-    uint32_t selerr = (sel & 0xFFFCu) | ext;
-    if ((sel & 4) || !cpu_read_desc(cpu, sel, d)) {
-        cpu_fault(cpu, EX_GP, selerr);
-    }
-    unsigned type = (d[1] >> 8) & 0x1F;   /* with S: an available TSS */
-    if (type != 0x01 && type != 0x09) {
-        cpu_fault(cpu, EX_GP, selerr);
-    }
-    if (!(d[1] & AR_P)) {
-        cpu_fault(cpu, EX_NP, selerr);
-    }
+    /* an available 16- or 32-bit TSS */
+    cpu_fetch_sys_desc(cpu, sel, 1u << 1 | 1u << 9, EX_GP, EX_NP, ext, d);
     cpu_task_switch(cpu, sel, d, src, old_eip, err, ext);
 }

@@ -142,6 +142,7 @@ static void run_one(const struct diff_seq *s, uint8_t *code, uint8_t *data,
     memcpy(code, s->code, s->len);
     code[s->len] = 0xC3;   /* RET back to the trampoline */
     memcpy(data, s->data, DIFF_DATA_SIZE);
+    memset(data + (DIFF_TREC_ADDR - DIFF_DATA_ADDR), 0, sizeof(res->trec));
     memset(res, 0, sizeof(*res));
     memcpy(st.r, s->init.r, sizeof(st.r));
     st.eflags = s->init.eflags | 0x202;
@@ -161,6 +162,7 @@ static void run_one(const struct diff_seq *s, uint8_t *code, uint8_t *data,
     }
     fault_res = NULL;
     memcpy(res->data, data, DIFF_DATA_SIZE);
+    memcpy(res->trec, data + (DIFF_TREC_ADDR - DIFF_DATA_ADDR), sizeof(res->trec));
 }
 
 int main(int argc, char **argv)

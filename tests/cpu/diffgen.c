@@ -438,6 +438,7 @@ void diff_gen(struct diff_seq *s, uint64_t seed, uint32_t index, uint32_t groups
     s->undef[s->ninsn] = g.undef;
     s->item_start[s->ninsn] = 1;
     s->fsw_undef = g.fsw_undef;
+    s->ntrec = g.ntrec;
 }
 
 void diff_truncate(struct diff_seq *s, uint32_t n)

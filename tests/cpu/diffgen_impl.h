@@ -37,6 +37,7 @@ struct gen {
     bool df;            /* current EFLAGS.DF (always known) */
     int fdepth;         /* x87 stack depth */
     uint32_t fsw_undef; /* x87 condition codes undefined now */
+    uint32_t ntrec;     /* transcendental records used */
 };
 
 struct mem {

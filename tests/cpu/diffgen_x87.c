@@ -359,25 +359,132 @@ static void fp_control(struct gen *g)
     }
 }
 
-/* Transcendentals, with ST0 mostly in each instruction's domain. */
+/* ---- transcendentals ---- */
+
+enum { T_ANY, T_F2XM1, T_YL2XP1, T_TRIG };
+
+/*
+ * An m80 operand for a transcendental: for F2XM1 and FYL2XP1 inside the
+ * domain where the SDM defines the result (|x| <= 1, |x| < 1 - sqrt(2)/2),
+ * for the trig functions mostly below 2^63 (C2 otherwise), else a float of
+ * moderate exponent; one time in eight a special value (zero, infinity,
+ * NaN, denormal), whose results the SDM tables define everywhere.
+ */
+static void trans_image(struct gen *g, uint8_t *b, int dom)
+{
+    uint64_t mant = dg_next64(g) | 1ull << 63;
+    uint32_t sign = dg_rnd(g, 2) << 15, e;
+    if (dg_chance(g, 8)) {
+        static const uint32_t se[5] = { 0, 0x7FFF, 0x7FFF, 0x7FFF, 0 };
+        uint32_t k = dg_rnd(g, 5);
+        e = se[k];
+        mant = k == 0 ? 0 : k == 1 ? 1ull << 63 : k == 2 ? mant : k == 3 ? mant & ~(1ull << 62)
+                                                              : mant >> (1 + dg_rnd(g, 63));
+        if (k == 3 && mant << 1 == 0) {
+            mant |= 1;   /* an SNaN, not an infinity */
+        }
+    } else if (dom == T_F2XM1) {
+        e = dg_chance(g, 16) ? 0x3FFF : 0x3FFE - dg_rnd(g, 70);
+        if (e == 0x3FFF) {
+            mant = 1ull << 63;   /* exactly +-1 */
+        }
+    } else if (dom == T_YL2XP1) {
+        e = 0x3FFD - dg_rnd(g, 70);
+        if (e == 0x3FFD) {
+            mant &= 0x95F6FFFFFFFFFFFFull;   /* below 1 - sqrt(2)/2 */
+        }
+    } else if (dom == T_TRIG) {
+        e = 0x3FFF - 20 + dg_rnd(g, dg_chance(g, 16) ? 90 : 82);
+    } else {
+        e = 0x3FFF - 40 + dg_rnd(g, 81);
+    }
+    if (e != 0x7FFF && e != 0 && dg_chance(g, 4)) {
+        mant &= ~0xFFFFFFFFull;   /* short significands: exact cases */
+    }
+    uint32_t top = sign | e;
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(mant >> (8 * i));
+    }
+    b[8] = (uint8_t)top;
+    b[9] = (uint8_t)(top >> 8);
+}
+
+/* Push a fresh transcendental operand (FLD m80, no exceptions). */
+static void trans_push(struct gen *g, int dom)
+{
+    struct eop e;
+    uint8_t b[10];
+    if (g->fdepth >= 8) {   /* fstp st(0) */
+        dg_begin(g);
+        dg_emit(g, 0xDD);
+        dg_emit(g, 0xD8);
+        g->fdepth--;
+    }
+    e.mem = true;
+    dg_pick_mem(g, &e.m, 0, DIFF_DATA_SIZE, 10, 0);
+    trans_image(g, b, dom);
+    store_bytes(g, e.m.off, b, 10);
+    fp_op_mem(g, &e, 0xDB, 5);
+    g->fdepth++;
+    fcc(g, C1, C023);
+}
+
+/* FNSTSW m16 / FSTP m80 to an absolute address (the records). */
+static void abs_op(struct gen *g, uint32_t op, uint32_t reg, uint32_t addr)
+{
+    dg_begin(g);
+    dg_emit(g, op);
+    dg_emit(g, 0x05 | reg << 3);
+    dg_emit32(g, addr);
+}
+
+/*
+ * One transcendental.  F2XM1 and FYL2XP1 always get a fresh ST0 in their
+ * domain; the others take fresh operands half of the time and otherwise
+ * whatever the stack holds (their results are defined for any operand).
+ * The results then go to the next record (see diffgen.h).
+ */
 static void fp_trans(struct gen *g)
 {
     static const uint8_t ops[8] = { 0xF0, 0xF1, 0xF2, 0xF3, 0xF9, 0xFE, 0xFF, 0xFB };
     uint8_t op = ops[dg_rnd(g, 8)];
     bool two = op == 0xF1 || op == 0xF3 || op == 0xF9;
     bool push = op == 0xF2 || op == 0xFB;
+    bool trig = push || op == 0xFE || op == 0xFF;
+    if (g->ntrec >= DIFF_TREC_MAX) {
+        return;
+    }
+    bool fresh = op == 0xF0 || op == 0xF9 || dg_rnd(g, 2);
+    if (fresh) {
+        if (two) {
+            trans_push(g, T_ANY);   /* ST1: y */
+        }
+        trans_push(g, op == 0xF0 ? T_F2XM1 : op == 0xF9 ? T_YL2XP1 : trig ? T_TRIG : T_ANY);
+    }
     fp_need(g, two ? 2 : 1);
     if (push && g->fdepth >= 8) {
-        op = 0xFE;
-        push = false;
+        /* ffree st(7): the register the second result is pushed into */
+        dg_begin(g);
+        dg_emit(g, 0xDD);
+        dg_emit(g, 0xC7);
+        g->fdepth--;
     }
     dg_begin(g);
     dg_emit(g, 0xD9);
     dg_emit(g, op);
     g->fdepth += push ? 1 : two ? -1 : 0;
     /* fptan fsin fcos fsincos report an out-of-range operand in C2 */
-    uint32_t def = op == 0xF2 || op == 0xFE || op == 0xFF || op == 0xFB ? C1 | C2 : C1;
+    uint32_t def = trig ? C1 | C2 : C1;
     fcc(g, def, CALL & ~def);
+    uint32_t rec = DIFF_TREC_ADDR + g->ntrec * DIFF_TREC_SIZE;
+    g->s->trec_undef[g->ntrec++] = (uint16_t)g->fsw_undef;
+    abs_op(g, 0xDD, 7, rec);            /* fnstsw */
+    abs_op(g, 0xDB, 7, rec + 2);        /* fstp m80 */
+    if (push) {
+        abs_op(g, 0xDB, 7, rec + 12);
+    }
+    g->fdepth -= push ? 2 : 1;
+    fcc(g, C1, C023);
 }
 
 void dg_item_x87(struct gen *g, bool trans)

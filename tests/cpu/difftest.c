@@ -91,6 +91,7 @@ static void world_load(struct world *w, const struct diff_seq *s)
     memcpy(w->bus->ram + DIFF_CODE_ADDR, s->code, s->len);
     w->bus->ram[DIFF_CODE_ADDR + s->len] = 0xC3;
     memcpy(w->bus->ram + DIFF_DATA_ADDR, s->data, DIFF_DATA_SIZE);
+    memset(w->bus->ram + DIFF_TREC_ADDR, 0, DIFF_TREC_MAX * DIFF_TREC_SIZE);
     cpu->cr0 |= CR0_PE;
     cpu->cpl = 3;
     flat_seg(&cpu->seg[S_CS], 0x23, 0xB);   /* execute/read, accessed */
@@ -182,6 +183,7 @@ static void world_result(struct world *w, const struct diff_seq *s, struct diff_
     res->r[R_ESP] = 0;
     res->eflags = cpu_get_eflags(cpu);
     memcpy(res->data, w->bus->ram + DIFF_DATA_ADDR, DIFF_DATA_SIZE);
+    memcpy(res->trec, w->bus->ram + DIFF_TREC_ADDR, sizeof(res->trec));
     fpu_image(cpu, res->fpu);
 }
 
@@ -223,12 +225,82 @@ static bool fpu_equal(const uint8_t *a, const uint8_t *b, uint32_t sw_undef)
     return true;
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t m = 0;
+    for (int k = 7; k >= 0; k--) {
+        m = m << 8 | p[k];
+    }
+    return m;
+}
+
+/*
+ * Same value, or finite values of one sign one unit in the last place
+ * apart (across a binade boundary too: the largest significand of one
+ * exponent is next to 2^63 in the next; denormals are next to the smallest
+ * normal).
+ */
+static bool m80_within_ulp(const uint8_t *a, const uint8_t *b)
+{
+    if (!memcmp(a, b, 10)) {
+        return true;
+    }
+    unsigned ea = le16(a + 8), eb = le16(b + 8);
+    uint64_t ma = le64(a), mb = le64(b);
+    if ((ea ^ eb) & 0x8000) {
+        return false;
+    }
+    ea &= 0x7FFF;
+    eb &= 0x7FFF;
+    /* finite, with the integer bit where it belongs */
+    if (ea == 0x7FFF || eb == 0x7FFF || (ma >> 63) != (ea != 0) || (mb >> 63) != (eb != 0)) {
+        return false;
+    }
+    if (ea == eb) {
+        return ma - mb == 1 || mb - ma == 1;
+    }
+    if (ea > eb) {
+        unsigned te = ea;
+        uint64_t tm = ma;
+        ea = eb, ma = mb, eb = te, mb = tm;
+    }
+    /* ea is the lower binade now */
+    uint64_t top = ea == 0 ? 0x7FFFFFFFFFFFFFFFull : ~0ull;
+    return eb == ea + 1 && ma == top && mb == 1ull << 63;
+}
+
+/*
+ * The transcendental records: each result within one ulp; the status word
+ * exact outside its undefined bits and C1.  C1 says which way the result
+ * was rounded; when the exact value lies very near a representable one,
+ * each implementation reports the direction of its own approximation, so
+ * two x87s disagree on it even with identical results.
+ */
+static bool trec_equal(const struct diff_seq *s, const struct diff_result *n,
+                       const struct diff_result *k, uint32_t *bad_rec)
+{
+    for (uint32_t i = 0; i < DIFF_TREC_MAX; i++) {
+        const uint8_t *a = n->trec + i * DIFF_TREC_SIZE, *b = k->trec + i * DIFF_TREC_SIZE;
+        uint16_t undef = (uint16_t)((i < s->ntrec ? s->trec_undef[i] : 0) | 0x0200);
+        *bad_rec = i;
+        if (((le16(a) ^ le16(b)) & ~undef) || !m80_within_ulp(a + 2, b + 2) ||
+            !m80_within_ulp(a + 12, b + 12)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool results_equal(const struct diff_seq *s, const struct diff_result *n,
                           const struct diff_result *k, uint32_t groups)
 {
     uint32_t mask = diff_flag_mask(s, n->vec < 0 ? s->ninsn : insn_at(s, n->eip));
     if (n->vec != k->vec || n->eip != k->eip || memcmp(n->r, k->r, sizeof(n->r)) ||
         ((n->eflags ^ k->eflags) & mask) || memcmp(n->data, k->data, DIFF_DATA_SIZE)) {
+        return false;
+    }
+    uint32_t rec;
+    if (!trec_equal(s, n, k, &rec)) {
         return false;
     }
     return !(groups & FPU_CMP) || n->vec >= 0 || fpu_equal(n->fpu, k->fpu, s->fsw_undef);
@@ -293,6 +365,16 @@ static void print_fpu(const char *who, const uint8_t *img)
     printf("\n");
 }
 
+static void print_trec(const char *who, const uint8_t *r)
+{
+    printf("  %-7sfsw=%04x", who, le16(r));
+    for (int v = 0; v < 2; v++) {
+        const uint8_t *p = r + 2 + 10 * v;
+        printf(" r%d=%04x:%016" PRIx64, v, le16(p + 8), le64(p));
+    }
+    printf("\n");
+}
+
 static void report(const struct diff_seq *s, const struct diff_result *n,
                    const struct diff_result *k, uint32_t groups, bool same)
 {
@@ -320,6 +402,13 @@ static void report(const struct diff_seq *s, const struct diff_result *n,
         printf("  x87 condition codes undefined at the end: %04x\n", s->fsw_undef);
         print_fpu("native", n->fpu);
         print_fpu("kasou", k->fpu);
+    }
+    uint32_t rec;
+    if (!trec_equal(s, n, k, &rec)) {
+        printf("  transcendental record %u (%08x), undefined %04x:\n", rec,
+               DIFF_TREC_ADDR + rec * DIFF_TREC_SIZE, s->trec_undef[rec]);
+        print_trec("native", n->trec + rec * DIFF_TREC_SIZE);
+        print_trec("kasou", k->trec + rec * DIFF_TREC_SIZE);
     }
 }
 

@@ -142,6 +142,14 @@ struct outcome {
                      : [r] "=m"(r), [r1] "=m"(r1), [sw] "=m"(sw)                        \
                      : [a] "m"(ma), [b] "m"(mb), [cw] "m"(cw))
 
+/* FPATAN, FYL2X, FYL2XP1: status word before the FLD1 that keeps the
+ * two-register shape (FLD1 clears C1) */
+#define HOST_POP(insn)                                                                  \
+    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" insn         \
+                     "\n\tfnstsw %[sw]\n\tfnclex\n\tfld1\n\tfstpt %[r]\n\tfstpt %[r1]"   \
+                     : [r] "=m"(r), [r1] "=m"(r1), [sw] "=m"(sw)                        \
+                     : [a] "m"(ma), [b] "m"(mb), [cw] "m"(cw))
+
 static struct outcome host_op(int op, fx80 a, fx80 b, uint16_t cw, int k)
 {
     m80 ma = to_m80(a), mb = to_m80(b), r = { 0, 0 }, r1 = { 0, 0 };
@@ -166,9 +174,9 @@ static struct outcome host_op(int op, fx80 a, fx80 b, uint16_t cw, int k)
     case OP_SIN: HOST_BIN("fsin"); break;
     case OP_COS: HOST_BIN("fcos"); break;
     case OP_F2XM1: HOST_BIN("f2xm1"); break;
-    case OP_ATAN: HOST_BIN("fpatan\n\tfld1"); break;   /* keep the two-pop shape */
-    case OP_YL2X: HOST_BIN("fyl2x\n\tfld1"); break;
-    case OP_YL2XP1: HOST_BIN("fyl2xp1\n\tfld1"); break;
+    case OP_ATAN: HOST_POP("fpatan"); break;
+    case OP_YL2X: HOST_POP("fyl2x"); break;
+    case OP_YL2XP1: HOST_POP("fyl2xp1"); break;
     case OP_XTRACT:
         __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfxtract\n\tfnstsw %[sw]\n\t"
                          "fnclex\n\tfstpt %[r1]\n\tfstpt %[r]"
@@ -394,7 +402,13 @@ static int check_op(int op, long iters, unsigned ulps)
         if (is_trans(op)) {
             uint64_t d0 = ulp_dist(h.r0, s.r0), d1 = ulp_dist(h.r1, s.r1);
             uint64_t d = d0 > d1 ? d0 : d1;
-            ok = d <= ulps && (h.sw & 0x45) == (s.sw & 0x45);
+            /* flags and C2 exact; C0 and C3 are undefined.  C1 (rounded
+             * up) is not compared: when the exact value lies very near a
+             * representable one, each implementation reports the
+             * direction of its own approximation (checked against 500-bit
+             * values: the library's C1 is the true direction, the host's
+             * sometimes is not, even with identical results) */
+            ok = d <= ulps && (h.sw & 0x043F) == (s.sw & 0x043F);
             inexact += d != 0;
             if (d != ~0ull && d > worst) {
                 worst = d;

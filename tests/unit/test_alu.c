@@ -3,11 +3,6 @@
 
 #include "machine.h"
 
-static uint32_t flags(struct tm *t)
-{
-    return cpu_get_eflags(t->cpu) & F_ARITH;
-}
-
 Test(alu, add_flags_8bit)
 {
     struct tm t = tm_new();
@@ -15,7 +10,7 @@ Test(alu, add_flags_8bit)
     const uint8_t code[] = { 0x04, 0x01 };   /* add al,1 */
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX] & 0xFF, 0x80);
-    cr_expect_eq(flags(&t), F_OF | F_SF | F_AF);
+    cr_expect_eq(tm_flags(&t), F_OF | F_SF | F_AF);
     tm_free(&t);
 }
 
@@ -28,9 +23,9 @@ Test(alu, sub_borrow_and_zero)
                              0x66, 0x39, 0xC0 };     /* cmp eax,eax */
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0xFFFFFFFFu);
-    cr_expect_eq(flags(&t), F_CF | F_SF | F_AF | F_PF);
+    cr_expect_eq(tm_flags(&t), F_CF | F_SF | F_AF | F_PF);
     cpu_run(t.cpu, 1);
-    cr_expect_eq(flags(&t), F_ZF | F_PF);
+    cr_expect_eq(tm_flags(&t), F_ZF | F_PF);
     tm_free(&t);
 }
 
@@ -48,7 +43,7 @@ Test(alu, adc_sbb_carry_chain)
     cr_expect_eq(t.cpu->r[R_EDX] & 0xFFFF, 1);
     cpu_run(t.cpu, 2);
     cr_expect_eq(t.cpu->r[R_EAX] & 0xFF, 0xFF);
-    cr_expect_eq(flags(&t), F_CF | F_SF | F_AF | F_PF);
+    cr_expect_eq(tm_flags(&t), F_CF | F_SF | F_AF | F_PF);
     tm_free(&t);
 }
 
@@ -59,10 +54,10 @@ Test(alu, inc_keeps_carry)
     const uint8_t code[] = { 0xF9, 0x41, 0x49 }; /* stc; inc cx; dec cx */
     tm_run(&t, code, sizeof(code), 2);
     cr_expect_eq(t.cpu->r[R_ECX], 0);
-    cr_expect_eq(flags(&t), F_CF | F_ZF | F_PF | F_AF);
+    cr_expect_eq(tm_flags(&t), F_CF | F_ZF | F_PF | F_AF);
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->r[R_ECX], 0xFFFF);
-    cr_expect_eq(flags(&t), F_CF | F_SF | F_PF | F_AF);
+    cr_expect_eq(tm_flags(&t), F_CF | F_SF | F_PF | F_AF);
     tm_free(&t);
 }
 
@@ -74,10 +69,10 @@ Test(alu, neg_and_logic)
                              0x80, 0xCB, 0x01 }; /* or bl,1 */
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EBX], 0x80);
-    cr_expect_eq(flags(&t), F_CF | F_OF | F_SF);
+    cr_expect_eq(tm_flags(&t), F_CF | F_OF | F_SF);
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->r[R_EBX], 0x81);
-    cr_expect_eq(flags(&t), F_SF | F_PF);
+    cr_expect_eq(tm_flags(&t), F_SF | F_PF);
     tm_free(&t);
 }
 
@@ -92,7 +87,7 @@ Test(alu, memory_rmw_and_cmpxchg)
     tm_run(&t, code, sizeof(code), 2);
     cr_expect_eq(t.bus->ram[0x2000], 0x15);
     cr_expect_eq(t.cpu->r[R_EAX] & 0xFF, 0x15);   /* not equal: AL loaded */
-    cr_expect_eq(flags(&t) & F_ZF, 0);
+    cr_expect_eq(tm_flags(&t) & F_ZF, 0);
     tm_free(&t);
 }
 
@@ -133,7 +128,7 @@ Test(alu, sahf_lahf_keep_of)
                              0x9E,                     /* sahf */
                              0x9F };                   /* lahf */
     tm_run(&t, code, sizeof(code), 4);
-    cr_expect_eq(flags(&t), F_OF | F_ZF | F_CF);
+    cr_expect_eq(tm_flags(&t), F_OF | F_ZF | F_CF);
     cr_expect_eq((t.cpu->r[R_EAX] >> 8) & 0xFF, 0x43);  /* bit 1 reads as 1 */
     tm_free(&t);
 }

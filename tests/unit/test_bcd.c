@@ -6,17 +6,6 @@
 
 #include "machine.h"
 
-static uint32_t flags(struct tm *t)
-{
-    return cpu_get_eflags(t->cpu) & F_ARITH;
-}
-
-static void run1(struct tm *t, const uint8_t *code, size_t len, uint32_t fl)
-{
-    cpu_set_eflags(t->cpu, fl, F_ARITH);
-    tm_run(t, code, len, 1);
-}
-
 Test(bcd, daa_after_add)
 {
     /* SDM example: ADD AL,BL with 79h + 35h = AEh, then DAA gives 14h, CF = 1 */
@@ -26,7 +15,7 @@ Test(bcd, daa_after_add)
     const uint8_t code[] = { 0x00, 0xD8, 0x27 };    /* add al,bl; daa */
     tm_run(&t, code, sizeof(code), 2);
     cr_expect_eq(t.cpu->r[R_EAX], 0x14);
-    cr_expect_eq(flags(&t) & ~F_OF, F_CF | F_AF | F_PF);
+    cr_expect_eq(tm_flags(&t) & ~F_OF, F_CF | F_AF | F_PF);
     tm_free(&t);
 }
 
@@ -39,7 +28,7 @@ Test(bcd, das_after_sub)
     const uint8_t code[] = { 0x28, 0xD8, 0x2F };    /* sub al,bl; das */
     tm_run(&t, code, sizeof(code), 2);
     cr_expect_eq(t.cpu->r[R_EAX], 0x88);
-    cr_expect_eq(flags(&t) & ~F_OF, F_CF | F_AF | F_SF | F_PF);
+    cr_expect_eq(tm_flags(&t) & ~F_OF, F_CF | F_AF | F_SF | F_PF);
     tm_free(&t);
 }
 
@@ -48,9 +37,9 @@ Test(bcd, daa_no_adjust)
     struct tm t = tm_new();
     t.cpu->r[R_EAX] = 0x42;
     const uint8_t code[] = { 0x27 };
-    run1(&t, code, sizeof(code), 0);
+    tm_run1(&t, code, sizeof(code), 0);
     cr_expect_eq(t.cpu->r[R_EAX], 0x42);
-    cr_expect_eq(flags(&t) & ~F_OF, F_PF);
+    cr_expect_eq(tm_flags(&t) & ~F_OF, F_PF);
     tm_free(&t);
 }
 
@@ -62,11 +51,11 @@ Test(bcd, aaa_carries_into_ah)
     const uint8_t code[] = { 0x00, 0xD8, 0x37 };    /* add al,bl; aaa */
     tm_run(&t, code, sizeof(code), 2);
     cr_expect_eq(t.cpu->r[R_EAX], 0x0107);          /* unpacked 17 */
-    cr_expect_eq(flags(&t) & (F_CF | F_AF), F_CF | F_AF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_AF), F_CF | F_AF);
     /* 286+: AL + 6 carries into AH (AX + 106h) */
     t.cpu->r[R_EAX] = 0x00FA;
     const uint8_t code2[] = { 0x37 };
-    run1(&t, code2, sizeof(code2), 0);
+    tm_run1(&t, code2, sizeof(code2), 0);
     cr_expect_eq(t.cpu->r[R_EAX], 0x0200);
     tm_free(&t);
 }
@@ -79,12 +68,12 @@ Test(bcd, aas_borrows_from_ah)
     const uint8_t code[] = { 0x28, 0xD8, 0x3F };    /* sub al,bl; aas */
     tm_run(&t, code, sizeof(code), 2);
     cr_expect_eq(t.cpu->r[R_EAX], 0x0108);          /* 23 - 5 = 18 */
-    cr_expect_eq(flags(&t) & (F_CF | F_AF), F_CF | F_AF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_AF), F_CF | F_AF);
     t.cpu->r[R_EAX] = 0x0105;
     const uint8_t code2[] = { 0x3F };
-    run1(&t, code2, sizeof(code2), 0);
+    tm_run1(&t, code2, sizeof(code2), 0);
     cr_expect_eq(t.cpu->r[R_EAX], 0x0105);
-    cr_expect_eq(flags(&t) & (F_CF | F_AF), 0);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_AF), 0);
     tm_free(&t);
 }
 
@@ -95,10 +84,10 @@ Test(bcd, aam_and_aad_round_trip)
     const uint8_t code[] = { 0xD4, 0x0A, 0xD5, 0x0A }; /* aam; aad */
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x0709);
-    cr_expect_eq(flags(&t) & (F_SF | F_ZF | F_PF), F_PF);
+    cr_expect_eq(tm_flags(&t) & (F_SF | F_ZF | F_PF), F_PF);
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x004F);
-    cr_expect_eq(flags(&t) & (F_SF | F_ZF | F_PF), 0);
+    cr_expect_eq(tm_flags(&t) & (F_SF | F_ZF | F_PF), 0);
     tm_free(&t);
 }
 
@@ -113,16 +102,14 @@ Test(bcd, aam_aad_other_bases)
     const uint8_t code2[] = { 0xD5, 0x07 };         /* aad 7: 34h + 12h*7 */
     tm_run(&t, code2, sizeof(code2), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x00B2);
-    cr_expect_eq(flags(&t) & (F_SF | F_ZF | F_PF), F_SF | F_PF);
+    cr_expect_eq(tm_flags(&t) & (F_SF | F_ZF | F_PF), F_SF | F_PF);
     tm_free(&t);
 }
 
 Test(bcd, aam_zero_raises_de)
 {
     struct tm t = tm_new();
-    t.bus->ram[0] = 0x00;
-    t.bus->ram[1] = 0x20;                           /* #DE -> 0000:2000 */
-    t.bus->ram[0x2000] = 0xF4;
+    tm_ivt_hlt(&t, EX_DE, 0x2000);                  /* #DE -> 0000:2000 */
     t.cpu->r[R_EAX] = 0x1234;
     const uint8_t code[] = { 0xD4, 0x00 };          /* aam 0 */
     tm_run(&t, code, sizeof(code), 2);
@@ -138,11 +125,11 @@ Test(bcd, salc)
     struct tm t = tm_new();
     t.cpu->r[R_EAX] = 0x1234;
     const uint8_t code[] = { 0xD6 };
-    run1(&t, code, sizeof(code), F_CF | F_ZF);
+    tm_run1(&t, code, sizeof(code), F_CF | F_ZF);
     cr_expect_eq(t.cpu->r[R_EAX], 0x12FF);
-    cr_expect_eq(flags(&t), F_CF | F_ZF);
-    run1(&t, code, sizeof(code), F_OF);
+    cr_expect_eq(tm_flags(&t), F_CF | F_ZF);
+    tm_run1(&t, code, sizeof(code), F_OF);
     cr_expect_eq(t.cpu->r[R_EAX], 0x1200);
-    cr_expect_eq(flags(&t), F_OF);
+    cr_expect_eq(tm_flags(&t), F_OF);
     tm_free(&t);
 }

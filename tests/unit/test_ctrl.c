@@ -7,21 +7,6 @@
 
 #include "machine.h"
 
-/* Point IVT entry `vec` at 0000:off, where a HLT waits. */
-static void handler_at(struct tm *t, int vec, uint16_t off)
-{
-    uint8_t *ivt = t->bus->ram + vec * 4;
-    ivt[0] = (uint8_t)off;
-    ivt[1] = (uint8_t)(off >> 8);
-    ivt[2] = ivt[3] = 0;
-    t->bus->ram[off] = 0xF4;
-}
-
-static uint16_t ram16(struct tm *t, uint32_t a)
-{
-    return (uint16_t)(t->bus->ram[a] | t->bus->ram[a + 1] << 8);
-}
-
 Test(ctrl, call_ret_loop)
 {
     struct tm t = tm_new();
@@ -70,13 +55,13 @@ Test(ctrl, ip_wraps_in_16bit_code)
 Test(ctrl, near_jump_past_64k_faults)
 {
     struct tm t = tm_new();
-    handler_at(&t, EX_GP, 0x3000);
+    tm_ivt_hlt(&t, EX_GP, 0x3000);
     /* o32 jmp rel32 to 0x11009: outside the 64 KiB CS limit -> #GP(0) */
     const uint8_t code[] = { 0x66, 0xE9, 0x03, 0x00, 0x01, 0x00 };
     tm_run(&t, code, sizeof(code), 2);
     cr_expect(t.cpu->halted);
     cr_expect_eq(t.cpu->eip, 0x3001);
-    cr_expect_eq(ram16(&t, 0x7FFA), 0x1000);     /* fault: IP of the JMP */
+    cr_expect_eq(tm_get(&t, 0x7FFA, 2), 0x1000);     /* fault: IP of the JMP */
     tm_free(&t);
 }
 
@@ -108,7 +93,7 @@ Test(ctrl, ret_imm_and_indirect_call)
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->eip, 0x1100);
     cr_expect_eq(t.cpu->r[R_ESP], 0x7FFE);
-    cr_expect_eq(ram16(&t, 0x7FFE), 0x1004);
+    cr_expect_eq(tm_get(&t, 0x7FFE, 2), 0x1004);
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->eip, 0x1004);
     cr_expect_eq(t.cpu->r[R_ESP], 0x8004);
@@ -118,7 +103,7 @@ Test(ctrl, ret_imm_and_indirect_call)
 Test(ctrl, bound_raises_br_at_the_instruction)
 {
     struct tm t = tm_new();
-    handler_at(&t, EX_BR, 0x3000);
+    tm_ivt_hlt(&t, EX_BR, 0x3000);
     t.bus->ram[0x2000] = 0xF6;                   /* lower bound -10 */
     t.bus->ram[0x2001] = 0xFF;
     t.bus->ram[0x2002] = 0x0A;                   /* upper bound 10 */
@@ -130,7 +115,7 @@ Test(ctrl, bound_raises_br_at_the_instruction)
     tm_run(&t, code, sizeof(code), 3);
     cr_expect(t.cpu->halted);
     cr_expect_eq(t.cpu->eip, 0x3001);
-    cr_expect_eq(ram16(&t, 0x7FFA), 0x1004);     /* IP of the second BOUND */
+    cr_expect_eq(tm_get(&t, 0x7FFA, 2), 0x1004);     /* IP of the second BOUND */
     tm_free(&t);
 }
 
@@ -144,9 +129,9 @@ Test(stack, enter_nested_and_leave)
                              0xC9 };                    /* leave */
     tm_run(&t, code, sizeof(code), 1);
     /* push bp; push [bp-2]; push frame; sp -= 8 */
-    cr_expect_eq(ram16(&t, 0x7FFE), 0x7000);
-    cr_expect_eq(ram16(&t, 0x7FFC), 0x1234);
-    cr_expect_eq(ram16(&t, 0x7FFA), 0x7FFE);
+    cr_expect_eq(tm_get(&t, 0x7FFE, 2), 0x7000);
+    cr_expect_eq(tm_get(&t, 0x7FFC, 2), 0x1234);
+    cr_expect_eq(tm_get(&t, 0x7FFA, 2), 0x7FFE);
     cr_expect_eq(t.cpu->r[R_EBP], 0x7FFE);
     cr_expect_eq(t.cpu->r[R_ESP], 0x7FF2);
     cpu_run(t.cpu, 1);
@@ -166,8 +151,8 @@ Test(stack, pusha_popa_skip_sp)
     const uint8_t code[] = { 0x60, 0x61 };         /* pusha; popa */
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_ESP], 0x7FF0);
-    cr_expect_eq(ram16(&t, 0x7FF6), 0x8000);      /* SP as it was */
-    cr_expect_eq(ram16(&t, 0x7FF0), 0x8888);      /* DI last */
+    cr_expect_eq(tm_get(&t, 0x7FF6, 2), 0x8000);      /* SP as it was */
+    cr_expect_eq(tm_get(&t, 0x7FF0, 2), 0x8888);      /* DI last */
     t.cpu->r[R_EAX] = 0;
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x1111);
@@ -185,7 +170,7 @@ Test(stack, pop_mem_uses_incremented_sp)
     const uint8_t code[] = { 0x67, 0x8F, 0x04, 0x24 };
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_ESP], 0x8000);
-    cr_expect_eq(ram16(&t, 0x8000), 0xABCD);
+    cr_expect_eq(tm_get(&t, 0x8000, 2), 0xABCD);
     tm_free(&t);
 }
 
@@ -201,14 +186,14 @@ Test(sreg, mov_to_and_from_segment_registers)
     cr_expect_eq(t.cpu->seg[S_ES].sel, 0x1234);
     cr_expect_eq(t.cpu->seg[S_ES].base, 0x12340);
     cr_expect_eq(t.cpu->r[R_EBX], 0x1234);        /* P6: zero-extended */
-    cr_expect_eq(ram16(&t, 0x2000), 0x1234);
+    cr_expect_eq(tm_get(&t, 0x2000, 2), 0x1234);
     tm_free(&t);
 }
 
 Test(sreg, mov_cs_is_undefined)
 {
     struct tm t = tm_new();
-    handler_at(&t, EX_UD, 0x3000);
+    tm_ivt_hlt(&t, EX_UD, 0x3000);
     const uint8_t code[] = { 0x8E, 0xC8 };          /* mov cs,ax */
     tm_run(&t, code, sizeof(code), 2);
     cr_expect(t.cpu->halted);

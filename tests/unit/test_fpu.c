@@ -608,3 +608,133 @@ Test(fpu_insn, ferr_without_ne)
     cr_expect_eq(t.cpu->fpu.sw & 0x80FF, 0);
     tm_free(&t);
 }
+
+/* ---- bugs found by the differential test (values from a hardware x87) ---- */
+
+Test(fpu_insn, fld_clears_c1)
+{
+    struct tm t = tm_new();
+    const uint32_t three = 3;
+    const fx80 denormal = X(0x0000, 1);
+    put(&t, MEM, &three, 4);
+    put(&t, MEM + 0x10, &denormal.mant, 8);
+    put(&t, MEM + 0x18, &denormal.sexp, 2);
+    const uint8_t code[] = {
+        0xDB, 0xE3,             /* fninit */
+        0xDB, 0x06, 0x00, 0x30, /* fild dword [0x3000] */
+        0xD9, 0xE8,             /* fld1 */
+        0xD8, 0xF1,             /* fdiv st0, st1: 1/3 rounds up, C1 = 1 */
+        0xDF, 0xE0,             /* fnstsw ax */
+        0x89, 0xC3,             /* mov bx, ax */
+        0xDB, 0x2E, 0x10, 0x30, /* fld tword [0x3010] (a denormal) */
+        0xDF, 0xE0,             /* fnstsw ax */
+        0x89, 0xC1,             /* mov cx, ax */
+        0xDD, 0xD8,             /* fstp st0 */
+        0xD9, 0xE8,             /* fld1 */
+        0xD8, 0xF2,             /* fdiv st0, st2: C1 = 1 again */
+        0xD9, 0xC0,             /* fld st0 */
+        0xDF, 0xE0,             /* fnstsw ax */
+        0xF4,
+    };
+    run(&t, code, sizeof(code));
+    cr_expect_eq(t.cpu->r[R_EBX] & 0xFFFF, 0x3220);
+    cr_expect_eq(t.cpu->r[R_ECX] & 0xFFFF, 0x2820, "FLD m80: C1 = 0");
+    cr_expect_eq(t.cpu->r[R_EAX] & 0xFFFF, 0x2020, "FLD ST(i): C1 = 0");
+    expect_fx(st(&t, 0), X(0x3FFD, 0xAAAAAAAAAAAAAAABull));
+    tm_free(&t);
+}
+
+/*
+ * FPREM with C0-C3 preset to 1 (through FSTENV/FLDENV) and ST0 = b,
+ * ST1 = a (or empty): returns the status word afterwards.
+ */
+static uint16_t fprem_after(const fx80 *a, fx80 b)
+{
+    struct tm t = tm_new();
+    put(&t, MEM, &b.mant, 8);
+    put(&t, MEM + 8, &b.sexp, 2);
+    if (a) {
+        put(&t, MEM + 0x10, &a->mant, 8);
+        put(&t, MEM + 0x18, &a->sexp, 2);
+    }
+    const uint8_t code[] = {
+        0xDB, 0xE3,                         /* fninit */
+        0xDB, 0x2E, 0x10, 0x30,             /* fld tword [0x3010] */
+        0xDB, 0x2E, 0x00, 0x30,             /* fld tword [0x3000] */
+        0xD9, 0x36, 0x00, 0x31,             /* fnstenv [0x3100] */
+        0x81, 0x0E, 0x02, 0x31, 0x00, 0x47, /* or word [0x3102], C3 C2 C1 C0 */
+        0xD9, 0x26, 0x00, 0x31,             /* fldenv [0x3100] */
+        0xD9, 0xF8,                         /* fprem */
+        0xF4,
+    };
+    /* with no ST1, skip the first load */
+    size_t skip = a ? 0 : 4;
+    uint8_t buf[sizeof(code)];
+    memcpy(buf, code, 2);
+    memcpy(buf + 2, code + 2 + skip, sizeof(code) - 2 - skip);
+    run(&t, buf, sizeof(code) - skip);
+    uint16_t sw = t.cpu->fpu.sw;
+    tm_free(&t);
+    return sw;
+}
+
+Test(fpu_insn, fprem_without_quotient_keeps_c0_c3)
+{
+    fx80 zero = fx_zero(false), qnan = X(0x7FFF, 0xC000000000000001ull);
+    /* 1 rem 0: invalid; C3 and C0 stay, C2 and C1 are cleared */
+    cr_expect_eq(fprem_after(&zero, ONE), 0x7101);
+    /* a QNaN dividend: no exception, same condition codes */
+    cr_expect_eq(fprem_after(&ONE, qnan), 0x7100);
+    /* ST1 empty: stack underflow */
+    cr_expect_eq(fprem_after(NULL, ONE), 0x7941);
+}
+
+/* Run `insn` (a D8/DC memory form addressing [0x3010]) with ST0 = a. */
+static uint16_t mem_op(fx80 a, const void *m, size_t n, uint8_t op, uint8_t modrm, fx80 *st0)
+{
+    struct tm t = tm_new();
+    put(&t, MEM, &a.mant, 8);
+    put(&t, MEM + 8, &a.sexp, 2);
+    put(&t, MEM + 0x10, m, n);
+    const uint8_t code[] = {
+        0xDB, 0xE3,              /* fninit */
+        0xDB, 0x2E, 0x00, 0x30,  /* fld tword [0x3000] */
+        op, modrm, 0x10, 0x30,   /* the operation on [0x3010] */
+        0xF4,
+    };
+    run(&t, code, sizeof(code));
+    *st0 = st(&t, 0);
+    uint16_t sw = t.cpu->fpu.sw;
+    tm_free(&t);
+    return sw;
+}
+
+Test(fpu_insn, memory_snan_loses_to_qnan)
+{
+    const uint32_t snan = 0x7FBFFFFF;   /* larger significand than the QNaN */
+    fx80 qnan = X(0x7FFF, 0xC000000000000001ull), r;
+    cr_expect_eq(mem_op(qnan, &snan, 4, 0xD8, 0x36, &r), 0x3801); /* fdiv dword */
+    expect_fx(r, qnan);
+}
+
+Test(fpu_insn, memory_denormal_de_priority)
+{
+    const uint32_t den32 = 1;
+    const uint64_t den64 = 1;
+    fx80 snan = X(0x7FFF, 0x8000000000000001ull), qnan = X(0x7FFF, 0xC000000000000001ull);
+    fx80 r;
+    /* fcomp dword: the SNaN's IE hides the denormal; popped */
+    cr_expect_eq(mem_op(snan, &den32, 4, 0xD8, 0x1E, &r), 0x4501);
+    /* fdivr qword: x / 0 is a zero divide and nothing else */
+    cr_expect_eq(mem_op(fx_zero(false), &den64, 8, 0xDC, 0x3E, &r), 0x3804);
+    expect_fx(r, fx_inf(false));
+    /* fsub dword: a QNaN operand decides, no DE */
+    cr_expect_eq(mem_op(qnan, &den32, 4, 0xD8, 0x26, &r), 0x3800);
+    expect_fx(r, qnan);
+    /* fmul dword: infinity times a denormal does report DE */
+    cr_expect_eq(mem_op(fx_inf(false), &den32, 4, 0xD8, 0x0E, &r), 0x3802);
+    expect_fx(r, fx_inf(false));
+    /* fadd dword: 1 + tiny, DE and PE */
+    cr_expect_eq(mem_op(ONE, &den32, 4, 0xD8, 0x06, &r), 0x3822);
+    expect_fx(r, ONE);
+}

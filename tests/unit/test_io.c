@@ -44,11 +44,6 @@ static void dev_write(void *opaque, uint32_t off, uint32_t val, int size)
 
 static const struct io_ops dev_ops = { dev_read, dev_write, 1 | 2 | 4 };
 
-static uint8_t *ram(struct tm *t, uint32_t a)
-{
-    return t->bus->ram + a;
-}
-
 Test(io, out_imm_and_dx_forms)
 {
     struct tm t = tm_new();
@@ -60,7 +55,7 @@ Test(io, out_imm_and_dx_forms)
                              0xEF,        /* out dx,ax */
                              0x66, 0xEF,  /* out dx,eax */
                              0xEE };      /* out dx,al */
-    memcpy(ram(&t, CODE), code, sizeof(code));
+    memcpy(tm_ram(&t, CODE), code, sizeof(code));
     cpu_run(t.cpu, 2);
     cr_expect_eq(d.writes, 1);
     cr_expect_eq(d.last_off, 4);
@@ -85,7 +80,7 @@ Test(io, in_forms_and_unclaimed_ports)
     const uint8_t code[] = { 0xE4, 0x41,  /* in al,41h */
                              0xED,        /* in ax,dx (unclaimed) */
                              0x66, 0xE5, 0x40 }; /* in eax,40h */
-    memcpy(ram(&t, CODE), code, sizeof(code));
+    memcpy(tm_ram(&t, CODE), code, sizeof(code));
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x112233D4);
     cpu_run(t.cpu, 1);
@@ -107,10 +102,10 @@ Test(io, rep_insw_fills_memory_in_order)
     const uint8_t code[] = { 0xF3, 0x6D };   /* rep insw */
     tm_run(&t, code, sizeof(code), 1);
     for (uint32_t i = 0; i < 256; i++) {
-        uint32_t v = ld_le(ram(&t, 0x3010 + 2 * i), 2);
+        uint32_t v = ld_le(tm_ram(&t, 0x3010 + 2 * i), 2);
         cr_assert_eq(v, 0x100 + i, "word %u", i);
     }
-    cr_expect_eq(ld_le(ram(&t, 0x3210), 2), 0);
+    cr_expect_eq(ld_le(tm_ram(&t, 0x3210), 2), 0);
     cr_expect_eq(t.cpu->r[R_EDI], 0x210);
     cr_expect_eq(t.cpu->r[R_ECX], 0);
     tm_free(&t);
@@ -126,7 +121,7 @@ Test(io, rep_insb_backward)
     t.cpu->r[R_ECX] = 4;
     const uint8_t code[] = { 0xFD, 0xF3, 0x6C };   /* std; rep insb */
     tm_run(&t, code, sizeof(code), 2);
-    cr_expect_eq(memcmp(ram(&t, 0x2000), "\x04\x03\x02\x01", 4), 0);
+    cr_expect_eq(memcmp(tm_ram(&t, 0x2000), "\x04\x03\x02\x01", 4), 0);
     cr_expect_eq(t.cpu->r[R_EDI], 0x1FFF);
     tm_free(&t);
 }
@@ -137,7 +132,7 @@ Test(io, rep_outsb_with_override)
     struct dev d = { 0 };
     bus_map_ports(t.bus, 0x3F8, 1, &dev_ops, &d);
     cpu_load_seg_real(t.cpu, S_FS, 0x0400);
-    memcpy(ram(&t, 0x4000), "kasou", 5);
+    memcpy(tm_ram(&t, 0x4000), "kasou", 5);
     t.cpu->r[R_EDX] = 0x3F8;
     t.cpu->r[R_ESI] = 0;
     t.cpu->r[R_ECX] = 5;
@@ -164,17 +159,14 @@ static void pm_user(struct tm *t)
     c->tr.base = TSS;
     c->tr.ar = AR_P | (9u << 8);
     c->tr.limit = IOMAP + 8;       /* 8 bitmap bytes + the trailing one */
-    st_le(ram(t, TSS + 0x66), IOMAP, 2);
-    memset(ram(t, TSS + IOMAP), 0xFF, 9);
+    st_le(tm_ram(t, TSS + 0x66), IOMAP, 2);
+    memset(tm_ram(t, TSS + IOMAP), 0xFF, 9);
 }
 
 /* Run io_check, catching a fault: returns the vector or -1. */
 static int check(struct cpu *cpu, uint16_t port, int size)
 {
-    cpu->exc_vec = -1;
-    if (setjmp(cpu->jmp)) {
-        return cpu->exc_vec;
-    }
+    TM_CATCH(cpu);
     io_check(cpu, port, size);
     return -1;
 }
@@ -197,7 +189,7 @@ Test(io, bitmap_bits_decide)
 {
     struct tm t = tm_new();
     pm_user(&t);
-    ram(&t, TSS + IOMAP)[2] = 0xF0;   /* ports 10h-13h open */
+    tm_ram(&t, TSS + IOMAP)[2] = 0xF0;   /* ports 10h-13h open */
     cr_expect_eq(check(t.cpu, 0x10, 1), -1);
     cr_expect_eq(check(t.cpu, 0x10, 4), -1);
     cr_expect_eq(check(t.cpu, 0x11, 4), EX_GP, "port 14h is closed");
@@ -211,10 +203,10 @@ Test(io, access_across_a_bitmap_byte)
 {
     struct tm t = tm_new();
     pm_user(&t);
-    ram(&t, TSS + IOMAP)[0] = 0x7F;
+    tm_ram(&t, TSS + IOMAP)[0] = 0x7F;
     cr_expect_eq(check(t.cpu, 7, 1), -1);
     cr_expect_eq(check(t.cpu, 7, 2), EX_GP);
-    ram(&t, TSS + IOMAP)[1] = 0xFE;
+    tm_ram(&t, TSS + IOMAP)[1] = 0xFE;
     cr_expect_eq(check(t.cpu, 7, 2), -1);
     tm_free(&t);
 }
@@ -224,7 +216,7 @@ Test(io, bitmap_beyond_limit_faults)
 {
     struct tm t = tm_new();
     pm_user(&t);
-    memset(ram(&t, TSS + IOMAP), 0, 9);
+    memset(tm_ram(&t, TSS + IOMAP), 0, 9);
     cr_expect_eq(check(t.cpu, 63, 1), -1, "bytes 7 and 8 are inside");
     cr_expect_eq(check(t.cpu, 64, 1), EX_GP, "bytes 8 and 9: 9 is outside");
     t.cpu->tr.limit = IOMAP + 7;
@@ -238,7 +230,7 @@ Test(io, tss16_and_short_tss_fault)
 {
     struct tm t = tm_new();
     pm_user(&t);
-    memset(ram(&t, TSS + IOMAP), 0, 9);
+    memset(tm_ram(&t, TSS + IOMAP), 0, 9);
     cr_expect_eq(check(t.cpu, 0, 1), -1);
     t.cpu->tr.ar = AR_P | (3u << 8);   /* busy 16-bit TSS */
     cr_expect_eq(check(t.cpu, 0, 1), EX_GP);
@@ -255,7 +247,7 @@ Test(io, v86_uses_bitmap_whatever_iopl)
     pm_user(&t);
     t.cpu->eflags |= F_VM | F_IOPL;
     cr_expect_eq(check(t.cpu, 0x20, 1), EX_GP);
-    ram(&t, TSS + IOMAP)[4] = 0xFE;
+    tm_ram(&t, TSS + IOMAP)[4] = 0xFE;
     cr_expect_eq(check(t.cpu, 0x20, 1), -1);
     tm_free(&t);
 }

@@ -4,10 +4,9 @@
  * pages across CR3 loads, INVLPG, A20, and segment limit/type faults.
  */
 #include <criterion/criterion.h>
-#include <setjmp.h>
 
 #include "cpu/mem.h"
-#include "machine.h"
+#include "pm.h"
 
 #define PD 0x30000u
 #define PT 0x31000u
@@ -19,21 +18,9 @@
 #define PS 0x080u
 #define G 0x100u
 
-static uint32_t rd32(struct tm *t, uint32_t a)
-{
-    uint32_t v;
-    memcpy(&v, t->bus->ram + a, 4);
-    return v;
-}
-
-static void wr32(struct tm *t, uint32_t a, uint32_t v)
-{
-    memcpy(t->bus->ram + a, &v, 4);
-}
-
 static void set_pte(struct tm *t, unsigned page, uint32_t v)
 {
-    wr32(t, PT + 4 * page, v);
+    tm_put(t, PT + 4 * page, v, 4);
 }
 
 static void flat(struct seg *s, uint16_t sel, uint32_t ar)
@@ -49,12 +36,7 @@ static struct tm paged(int cpl)
 {
     struct tm t = tm_new();
     struct cpu *cpu = t.cpu;
-    for (unsigned i = 0; i < 512; i++) {
-        set_pte(&t, i, (i << 12) | P | W | U);
-    }
-    wr32(&t, PD, PT | P | W | U);
-    cpu->cr3 = PD;
-    cpu->cr0 |= CR0_PE | CR0_PG;
+    pm_identity_paging(&t, PD, PT, 512, P | W | U);
     cpu->cpl = (uint8_t)cpl;
     uint32_t dpl = (uint32_t)cpl << 13;
     flat(&cpu->seg[S_CS], cpl ? 0x1B : 0x08, 0x00C09B00u | dpl);
@@ -63,39 +45,26 @@ static struct tm paged(int cpl)
             flat(&cpu->seg[s], cpl ? 0x23 : 0x10, 0x00C09300u | dpl);
         }
     }
-    mmu_flush(cpu, false);
     return t;
 }
 
 static int try_read(struct cpu *cpu, uint32_t lin, int size, unsigned acc, uint32_t *v)
 {
-    cpu->exc_vec = -1;
-    cpu->jmp_valid = true;
-    if (setjmp(cpu->jmp)) {
-        return cpu->exc_vec;
-    }
+    TM_CATCH(cpu);
     *v = mmu_read(cpu, lin, size, acc);
     return -1;
 }
 
 static int try_write(struct cpu *cpu, uint32_t lin, int size, unsigned acc, uint32_t v)
 {
-    cpu->exc_vec = -1;
-    cpu->jmp_valid = true;
-    if (setjmp(cpu->jmp)) {
-        return cpu->exc_vec;
-    }
+    TM_CATCH(cpu);
     mmu_write(cpu, lin, v, size, acc);
     return -1;
 }
 
 static int try_seg(struct cpu *cpu, int seg, uint32_t off, int size, bool write)
 {
-    cpu->exc_vec = -1;
-    cpu->jmp_valid = true;
-    if (setjmp(cpu->jmp)) {
-        return cpu->exc_vec;
-    }
+    TM_CATCH(cpu);
     cpu_seg_check(cpu, seg, off, size, write);
     return -1;
 }
@@ -118,12 +87,12 @@ Test(mmu, supervisor_write_and_wp)
     struct tm t = paged(0);
     set_pte(&t, 5, 0x5000 | P | U);
     cr_expect_eq(try_write(t.cpu, 0x5000, 4, 0, 0x11223344u), -1);   /* WP = 0: allowed */
-    cr_expect_eq(rd32(&t, 0x5000), 0x11223344u);
+    cr_expect_eq(tm_get(&t, 0x5000, 4), 0x11223344u);
     t.cpu->cr0 |= CR0_WP;
     mmu_flush(t.cpu, false);
     cr_expect_eq(try_write(t.cpu, 0x5000, 4, 0, 0), EX_PF);
     cr_expect_eq(t.cpu->exc_err, P | W);
-    cr_expect_eq(rd32(&t, 0x5000), 0x11223344u);
+    cr_expect_eq(tm_get(&t, 0x5000, 4), 0x11223344u);
     tm_free(&t);
 }
 
@@ -151,7 +120,7 @@ Test(mmu, not_present_and_privilege_error_codes)
 Test(mmu, user_needs_user_bit_in_pde_too)
 {
     struct tm t = paged(0);
-    wr32(&t, PD, PT | P | W);   /* directory entry: supervisor */
+    tm_put(&t, PD, PT | P | W, 4);   /* directory entry: supervisor */
     uint32_t v;
     cr_expect_eq(try_read(t.cpu, 0x5000, 4, ACC_U, &v), EX_PF);
     cr_expect_eq(t.cpu->exc_err, P | U);
@@ -163,16 +132,16 @@ Test(mmu, accessed_and_dirty_bits)
     struct tm t = paged(0);
     uint32_t v;
     cr_expect_eq(try_read(t.cpu, 0x8000, 4, 0, &v), -1);
-    cr_expect_eq(rd32(&t, PT + 4 * 8), 0x8000 | P | W | U | A);
-    cr_expect_eq(rd32(&t, PD), PT | P | W | U | A);
+    cr_expect_eq(tm_get(&t, PT + 4 * 8, 4), 0x8000 | P | W | U | A);
+    cr_expect_eq(tm_get(&t, PD, 4), PT | P | W | U | A);
     cr_expect_eq(try_write(t.cpu, 0x8004, 4, 0, 5), -1);
-    cr_expect_eq(rd32(&t, PT + 4 * 8), 0x8000 | P | W | U | A | D);
-    cr_expect_eq(rd32(&t, PD), PT | P | W | U | A);   /* a PDE has no dirty bit */
+    cr_expect_eq(tm_get(&t, PT + 4 * 8, 4), 0x8000 | P | W | U | A | D);
+    cr_expect_eq(tm_get(&t, PD, 4), PT | P | W | U | A);   /* a PDE has no dirty bit */
     /* a faulting access sets nothing */
     set_pte(&t, 9, 0x9000 | P | U);
     t.cpu->cr0 |= CR0_WP;
     cr_expect_eq(try_write(t.cpu, 0x9000, 4, 0, 5), EX_PF);
-    cr_expect_eq(rd32(&t, PT + 4 * 9), 0x9000 | P | U);
+    cr_expect_eq(tm_get(&t, PT + 4 * 9, 4), 0x9000 | P | U);
     tm_free(&t);
 }
 
@@ -180,25 +149,25 @@ Test(mmu, four_mib_pages)
 {
     struct tm t = paged(0);
     t.cpu->cr4 |= CR4_PSE;
-    wr32(&t, PD + 4, 0x00000000u | PS | P | W | U);   /* 4-8 MiB -> physical 0 */
+    tm_put(&t, PD + 4, 0x00000000u | PS | P | W | U, 4);   /* 4-8 MiB -> physical 0 */
     t.bus->ram[0x1234] = 0xAB;
     uint32_t v, phys;
     cr_expect(mmu_probe(t.cpu, 0x00401234u, 0, &phys));
     cr_expect_eq(phys, 0x1234u);
     cr_expect_eq(try_read(t.cpu, 0x00401234u, 1, 0, &v), -1);
     cr_expect_eq(v, 0xAB);
-    cr_expect_eq(rd32(&t, PD + 4), PS | P | W | U | A);
+    cr_expect_eq(tm_get(&t, PD + 4, 4), PS | P | W | U | A);
     cr_expect_eq(try_write(t.cpu, 0x00410000u, 1, 0, 0xCD), -1);
     cr_expect_eq(t.bus->ram[0x10000], 0xCD);
-    cr_expect_eq(rd32(&t, PD + 4), PS | P | W | U | A | D);
+    cr_expect_eq(tm_get(&t, PD + 4, 4), PS | P | W | U | A | D);
     tm_free(&t);
 }
 
 Test(mmu, ps_bit_ignored_without_pse)
 {
     struct tm t = paged(0);
-    wr32(&t, PD + 4, 0x00000000u | PS | P | W | U);   /* a page table at 0 */
-    wr32(&t, 4, 0x5000 | P | W | U);                  /* its entry 1 */
+    tm_put(&t, PD + 4, 0x00000000u | PS | P | W | U, 4);   /* a page table at 0 */
+    tm_put(&t, 4, 0x5000 | P | W | U, 4);                  /* its entry 1 */
     uint32_t phys;
     cr_expect(mmu_probe(t.cpu, 0x00401234u, 0, &phys));
     cr_expect_eq(phys, 0x5234u);
@@ -218,9 +187,9 @@ Test(mmu, global_pages_survive_cr3_load)
     t.cpu->cr4 |= CR4_PGE;
     set_pte(&t, 0x10, 0x10000 | P | W | G);
     set_pte(&t, 0x11, 0x11000 | P | W);
-    wr32(&t, 0x10000, 0x1111);
-    wr32(&t, 0x11000, 0x2222);
-    wr32(&t, 0x12000, 0x3333);
+    tm_put(&t, 0x10000, 0x1111, 4);
+    tm_put(&t, 0x11000, 0x2222, 4);
+    tm_put(&t, 0x12000, 0x3333, 4);
     uint32_t v;
     try_read(t.cpu, 0x10000, 4, 0, &v);
     try_read(t.cpu, 0x11000, 4, 0, &v);
@@ -246,8 +215,8 @@ Test(mmu, global_pages_survive_cr3_load)
 Test(mmu, invlpg_drops_one_page)
 {
     struct tm t = paged(0);
-    wr32(&t, 0x13000, 0xAAAA);
-    wr32(&t, 0x14000, 0xBBBB);
+    tm_put(&t, 0x13000, 0xAAAA, 4);
+    tm_put(&t, 0x14000, 0xBBBB, 4);
     uint32_t v;
     try_read(t.cpu, 0x13000, 4, 0, &v);
     set_pte(&t, 0x13, 0x14000 | P | W);
@@ -265,11 +234,11 @@ Test(mmu, page_crossing_write_checks_both_pages)
 {
     struct tm t = paged(3);
     set_pte(&t, 0x1C, 0);
-    wr32(&t, 0x1BFFC, 0x55555555u);
+    tm_put(&t, 0x1BFFC, 0x55555555u, 4);
     cr_expect_eq(try_write(t.cpu, 0x1BFFE, 4, ACC_U, 0), EX_PF);
     cr_expect_eq(t.cpu->cr2, 0x1C000u);
     cr_expect_eq(t.cpu->exc_err, W | U);
-    cr_expect_eq(rd32(&t, 0x1BFFC), 0x55555555u);   /* nothing written */
+    cr_expect_eq(tm_get(&t, 0x1BFFC, 4), 0x55555555u);   /* nothing written */
     tm_free(&t);
 }
 
@@ -343,13 +312,13 @@ Test(mmu, invlpg_drops_a_whole_4mib_page)
 {
     struct tm t = paged(0);
     t.cpu->cr4 |= CR4_PSE;
-    wr32(&t, PD + 4, 0x00000000u | PS | P | W);   /* 4-8 MiB -> physical 0 */
-    wr32(&t, 0x2000, 0x1111);
-    wr32(&t, 0x3000, 0x2222);
+    tm_put(&t, PD + 4, 0x00000000u | PS | P | W, 4);   /* 4-8 MiB -> physical 0 */
+    tm_put(&t, 0x2000, 0x1111, 4);
+    tm_put(&t, 0x3000, 0x2222, 4);
     uint32_t v;
     try_read(t.cpu, 0x00402000u, 4, 0, &v);
     try_read(t.cpu, 0x00403000u, 4, 0, &v);
-    wr32(&t, PD + 4, 0x00000000u);                /* unmapped, then INVLPG one address */
+    tm_put(&t, PD + 4, 0x00000000u, 4);                /* unmapped, then INVLPG one address */
     mmu_invlpg(t.cpu, 0x00402000u);
     cr_expect_eq(try_read(t.cpu, 0x00403000u, 4, 0, &v), EX_PF);
     cr_expect_eq(t.cpu->cr2, 0x00403000u);

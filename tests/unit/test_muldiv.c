@@ -9,18 +9,11 @@
 
 #define DE_HANDLER 0x2000
 
-static uint32_t flags(struct tm *t)
-{
-    return cpu_get_eflags(t->cpu) & F_ARITH;
-}
-
 /* Point the #DE vector at a HLT so that a fault stops the run there. */
 static struct tm tm_div(void)
 {
     struct tm t = tm_new();
-    t.bus->ram[0] = DE_HANDLER & 0xFF;
-    t.bus->ram[1] = DE_HANDLER >> 8;
-    t.bus->ram[DE_HANDLER] = 0xF4;
+    tm_ivt_hlt(&t, EX_DE, DE_HANDLER);
     return t;
 }
 
@@ -40,11 +33,11 @@ Test(muldiv, mul_byte)
     const uint8_t code[] = { 0xF6, 0xE3 };          /* mul bl */
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x0180);
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), F_CF | F_OF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), F_CF | F_OF);
     t.cpu->r[R_EAX] = 0x0005;
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x000F);
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), 0);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), 0);
     tm_free(&t);
 }
 
@@ -57,7 +50,7 @@ Test(muldiv, mul_dword_edx_eax)
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x00000001u);
     cr_expect_eq(t.cpu->r[R_EDX], 0xFFFFFFFEu);
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), F_CF | F_OF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), F_CF | F_OF);
     tm_free(&t);
 }
 
@@ -70,13 +63,13 @@ Test(muldiv, imul_word_sign_extension_decides_cf)
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0xFF00);
     cr_expect_eq(t.cpu->r[R_EDX], 0xFFFF);
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), 0);     /* DX is AX's sign */
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), 0);     /* DX is AX's sign */
     t.cpu->r[R_EAX] = 0x4000;
     t.cpu->r[R_EBX] = 0x0002;
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0x8000);
     cr_expect_eq(t.cpu->r[R_EDX], 0x0000);
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), F_CF | F_OF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), F_CF | F_OF);
     tm_free(&t);
 }
 
@@ -90,16 +83,16 @@ Test(muldiv, imul_two_and_three_operand)
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->r[R_EAX], 0);
     cr_expect_eq(t.cpu->r[R_EDX], 0x12345678u);     /* untouched */
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), F_CF | F_OF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), F_CF | F_OF);
     t.cpu->r[R_EBX] = 100;
     const uint8_t code3[] = { 0x6B, 0xCB, 0xFD };   /* imul cx,bx,-3 */
     tm_run(&t, code3, sizeof(code3), 1);
     cr_expect_eq(t.cpu->r[R_ECX] & 0xFFFF, 0xFED4); /* -300 */
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), 0);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), 0);
     const uint8_t code4[] = { 0x69, 0xCB, 0x00, 0x04 }; /* imul cx,bx,400h */
     tm_run(&t, code4, sizeof(code4), 1);
     cr_expect_eq(t.cpu->r[R_ECX] & 0xFFFF, 0x9000); /* 102400 truncated */
-    cr_expect_eq(flags(&t) & (F_CF | F_OF), F_CF | F_OF);
+    cr_expect_eq(tm_flags(&t) & (F_CF | F_OF), F_CF | F_OF);
     tm_free(&t);
 }
 

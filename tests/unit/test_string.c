@@ -3,72 +3,34 @@
  * both directions and address sizes, overlapping copies, batches that
  * re-execute, and restarts after a #GP or #PF in the middle of a string.
  */
-#include <setjmp.h>
-
 #include <criterion/criterion.h>
 
 #include "cpu/insn.h"
 #include "cpu/mem.h"
-#include "machine.h"
+#include "pm.h"
 
 #define CODE 0x1000u
 
-static uint8_t *ram(struct tm *t, uint32_t a)
-{
-    return t->bus->ram + a;
-}
-
-static uint16_t rd16(struct tm *t, uint32_t a)
-{
-    return (uint16_t)(ram(t, a)[0] | ram(t, a)[1] << 8);
-}
-
 /* Point IVT entry `vec` at 0:target and put JMP $ there. */
-static void trap_vector(struct tm *t, int vec, uint32_t target)
+static void trap_vector(struct tm *t, int vec, uint16_t target)
 {
-    uint8_t *e = ram(t, (uint32_t)vec * 4);
-    e[0] = (uint8_t)target;
-    e[1] = (uint8_t)(target >> 8);
-    e[2] = e[3] = 0;
-    ram(t, target)[0] = 0xEB;
-    ram(t, target)[1] = 0xFE;
-}
-
-/*
- * Execute the instruction at CS:EIP by calling its handler, catching a
- * fault instead of delivering it: returns the vector, or -1.  (Protected
- * mode delivery is not needed to see the registers a fault leaves.)
- */
-static int exec_catch(struct cpu *cpu)
-{
-    struct insn in;
-    cpu->exc_vec = -1;
-    cpu->jmp_valid = true;
-    if (setjmp(cpu->jmp)) {
-        cpu->jmp_valid = false;
-        return cpu->exc_vec;
-    }
-    cpu_decode(cpu, &in);
-    cpu->next_eip = cpu->eip + in.len;
-    in.op->fn(cpu, &in);
-    cpu->eip = cpu->next_eip;
-    cpu->jmp_valid = false;
-    return -1;
+    tm_ivt(t, vec, target);
+    tm_put(t, target, 0xFEEB, 2);
 }
 
 Test(string, rep_movsb_forward)
 {
     struct tm t = tm_new();
     for (int i = 0; i < 10; i++) {
-        ram(&t, 0x2000 + (uint32_t)i)[0] = (uint8_t)(0x41 + i);
+        tm_ram(&t, 0x2000 + (uint32_t)i)[0] = (uint8_t)(0x41 + i);
     }
     t.cpu->r[R_ESI] = 0x2000;
     t.cpu->r[R_EDI] = 0x3000;
     t.cpu->r[R_ECX] = 10;
     const uint8_t code[] = { 0xF3, 0xA4 };   /* rep movsb */
     tm_run(&t, code, sizeof(code), 1);
-    cr_expect_eq(memcmp(ram(&t, 0x3000), ram(&t, 0x2000), 10), 0);
-    cr_expect_eq(ram(&t, 0x300A)[0], 0);
+    cr_expect_eq(memcmp(tm_ram(&t, 0x3000), tm_ram(&t, 0x2000), 10), 0);
+    cr_expect_eq(tm_ram(&t, 0x300A)[0], 0);
     cr_expect_eq(t.cpu->r[R_ECX], 0);
     cr_expect_eq(t.cpu->r[R_ESI], 0x200A);
     cr_expect_eq(t.cpu->r[R_EDI], 0x300A);
@@ -81,7 +43,7 @@ Test(string, rep_movsb_overlap_replicates)
 {
     struct tm t = tm_new();
     for (int i = 0; i < 200; i++) {
-        ram(&t, 0x2000 + (uint32_t)i)[0] = (uint8_t)(i + 1);
+        tm_ram(&t, 0x2000 + (uint32_t)i)[0] = (uint8_t)(i + 1);
     }
     t.cpu->r[R_ESI] = 0x2000;
     t.cpu->r[R_EDI] = 0x2003;
@@ -89,9 +51,9 @@ Test(string, rep_movsb_overlap_replicates)
     const uint8_t code[] = { 0xF3, 0xA4 };
     tm_run(&t, code, sizeof(code), 1);
     for (int i = 0; i < 153; i++) {
-        cr_assert_eq(ram(&t, 0x2000 + (uint32_t)i)[0], (uint8_t)(i % 3 + 1), "byte %d", i);
+        cr_assert_eq(tm_ram(&t, 0x2000 + (uint32_t)i)[0], (uint8_t)(i % 3 + 1), "byte %d", i);
     }
-    cr_expect_eq(ram(&t, 0x2000 + 153)[0], 154);
+    cr_expect_eq(tm_ram(&t, 0x2000 + 153)[0], 154);
     tm_free(&t);
 }
 
@@ -102,7 +64,7 @@ Test(string, rep_movsw_overlap_by_one_byte)
     uint8_t ref[16];
     for (int i = 0; i < 16; i++) {
         ref[i] = (uint8_t)(0x10 + i);
-        ram(&t, 0x2000 + (uint32_t)i)[0] = ref[i];
+        tm_ram(&t, 0x2000 + (uint32_t)i)[0] = ref[i];
     }
     for (int i = 0; i < 6; i++) {   /* the SDM's definition, one word at a time */
         uint8_t lo = ref[2 * i], hi = ref[2 * i + 1];
@@ -114,7 +76,7 @@ Test(string, rep_movsw_overlap_by_one_byte)
     t.cpu->r[R_ECX] = 6;
     const uint8_t code[] = { 0xF3, 0xA5 };   /* rep movsw */
     tm_run(&t, code, sizeof(code), 1);
-    cr_expect_eq(memcmp(ram(&t, 0x2000), ref, 16), 0);
+    cr_expect_eq(memcmp(tm_ram(&t, 0x2000), ref, 16), 0);
     cr_expect_eq(t.cpu->r[R_EDI], 0x200D);
     tm_free(&t);
 }
@@ -123,14 +85,14 @@ Test(string, rep_movsd_backward)
 {
     struct tm t = tm_new();
     for (int i = 0; i < 16; i++) {
-        ram(&t, 0x2000 + (uint32_t)i)[0] = (uint8_t)(0xA0 + i);
+        tm_ram(&t, 0x2000 + (uint32_t)i)[0] = (uint8_t)(0xA0 + i);
     }
     t.cpu->r[R_ESI] = 0x200C;
     t.cpu->r[R_EDI] = 0x300C;
     t.cpu->r[R_ECX] = 4;
     const uint8_t code[] = { 0xFD, 0xF3, 0x66, 0xA5 };   /* std; rep movsd */
     tm_run(&t, code, sizeof(code), 2);
-    cr_expect_eq(memcmp(ram(&t, 0x3000), ram(&t, 0x2000), 16), 0);
+    cr_expect_eq(memcmp(tm_ram(&t, 0x3000), tm_ram(&t, 0x2000), 16), 0);
     cr_expect_eq(t.cpu->r[R_ESI], 0x1FFC);
     cr_expect_eq(t.cpu->r[R_EDI], 0x2FFC);
     cr_expect_eq(t.cpu->r[R_ECX], 0);
@@ -143,13 +105,13 @@ Test(string, movsb_segment_override)
     struct tm t = tm_new();
     cpu_load_seg_real(t.cpu, S_ES, 0x0100);
     cpu_load_seg_real(t.cpu, S_DS, 0x0200);
-    ram(&t, 0x1010)[0] = 0x77;   /* ES:0010 */
-    ram(&t, 0x2010)[0] = 0x55;   /* DS:0010 */
+    tm_ram(&t, 0x1010)[0] = 0x77;   /* ES:0010 */
+    tm_ram(&t, 0x2010)[0] = 0x55;   /* DS:0010 */
     t.cpu->r[R_ESI] = 0x10;
     t.cpu->r[R_EDI] = 0x20;
     const uint8_t code[] = { 0x26, 0xA4 };   /* es movsb */
     tm_run(&t, code, sizeof(code), 1);
-    cr_expect_eq(ram(&t, 0x1020)[0], 0x77);
+    cr_expect_eq(tm_ram(&t, 0x1020)[0], 0x77);
     cr_expect_eq(t.cpu->r[R_ESI], 0x11);
     tm_free(&t);
 }
@@ -163,8 +125,8 @@ Test(string, a16_wraps_and_keeps_upper_halves)
     t.cpu->r[R_EAX] = 0x5A;
     const uint8_t code[] = { 0xF3, 0xAA };   /* rep stosb */
     tm_run(&t, code, sizeof(code), 1);
-    cr_expect_eq(ram(&t, 0xFFFE)[0], 0x5A);
-    cr_expect_eq(ram(&t, 0xFFFF)[0], 0x5A);
+    cr_expect_eq(tm_ram(&t, 0xFFFE)[0], 0x5A);
+    cr_expect_eq(tm_ram(&t, 0xFFFF)[0], 0x5A);
     cr_expect_eq(t.cpu->r[R_EDI], 0x12340000);
     cr_expect_eq(t.cpu->r[R_ECX], 0xABCD0000);
     tm_free(&t);
@@ -187,9 +149,9 @@ Test(string, a32_rep_stosw_uses_ecx)
     cpu_run(t.cpu, 100);
     cr_expect_eq(t.cpu->r[R_ECX], 0);
     cr_expect_eq(t.cpu->r[R_EDI], 0x4000 + 2 * 0x10003);
-    cr_expect_eq(rd16(&t, 0x4000), 0xBEEF);
-    cr_expect_eq(rd16(&t, 0x4000 + 2 * 0x10002), 0xBEEF);
-    cr_expect_eq(rd16(&t, 0x4000 + 2 * 0x10003), 0);
+    cr_expect_eq(tm_get(&t, 0x4000, 2), 0xBEEF);
+    cr_expect_eq(tm_get(&t, 0x4000 + 2 * 0x10002, 2), 0xBEEF);
+    cr_expect_eq(tm_get(&t, 0x4000 + 2 * 0x10003, 2), 0);
     tm_free(&t);
 }
 
@@ -198,10 +160,10 @@ Test(string, rep_zero_count_does_nothing)
     struct tm t = tm_new();
     t.cpu->r[R_ESI] = 0x2000;
     t.cpu->r[R_EDI] = 0x3000;
-    ram(&t, 0x2000)[0] = 9;
+    tm_ram(&t, 0x2000)[0] = 9;
     const uint8_t code[] = { 0xF3, 0xA4 };
     tm_run(&t, code, sizeof(code), 1);
-    cr_expect_eq(ram(&t, 0x3000)[0], 0);
+    cr_expect_eq(tm_ram(&t, 0x3000)[0], 0);
     cr_expect_eq(t.cpu->r[R_ESI], 0x2000);
     cr_expect_eq(t.cpu->eip, CODE + 2);
     tm_free(&t);
@@ -210,8 +172,8 @@ Test(string, rep_zero_count_does_nothing)
 Test(string, repe_cmpsb_stops_at_difference)
 {
     struct tm t = tm_new();
-    memcpy(ram(&t, 0x2000), "abcdXf", 6);
-    memcpy(ram(&t, 0x3000), "abcdef", 6);
+    memcpy(tm_ram(&t, 0x2000), "abcdXf", 6);
+    memcpy(tm_ram(&t, 0x3000), "abcdef", 6);
     t.cpu->r[R_ESI] = 0x2000;
     t.cpu->r[R_EDI] = 0x3000;
     t.cpu->r[R_ECX] = 6;
@@ -229,7 +191,7 @@ Test(string, repe_cmpsb_stops_at_difference)
 Test(string, repne_scasb_finds_terminator)
 {
     struct tm t = tm_new();
-    memcpy(ram(&t, 0x3000), "hello", 6);
+    memcpy(tm_ram(&t, 0x3000), "hello", 6);
     t.cpu->r[R_EDI] = 0x3000;
     t.cpu->r[R_ECX] = 0xFFFF;
     t.cpu->r[R_EAX] = 0;
@@ -246,10 +208,10 @@ Test(string, repe_cmpsd_long_run_across_pages)
 {
     struct tm t = tm_new();
     for (uint32_t i = 0; i < 0x1800; i++) {
-        ram(&t, 0x21F0 + i)[0] = (uint8_t)(i * 7);
-        ram(&t, 0x43F0 + i)[0] = (uint8_t)(i * 7);
+        tm_ram(&t, 0x21F0 + i)[0] = (uint8_t)(i * 7);
+        tm_ram(&t, 0x43F0 + i)[0] = (uint8_t)(i * 7);
     }
-    ram(&t, 0x43F0 + 0x1234)[0] ^= 0x80;   /* in dword 0x48D */
+    tm_ram(&t, 0x43F0 + 0x1234)[0] ^= 0x80;   /* in dword 0x48D */
     t.cpu->r[R_ESI] = 0x21F0;
     t.cpu->r[R_EDI] = 0x43F0;
     t.cpu->r[R_ECX] = 0x600;
@@ -267,9 +229,9 @@ Test(string, repne_scasw_backward_across_a_page)
 {
     struct tm t = tm_new();
     for (uint32_t a = 0x2F00; a < 0x3100; a += 2) {
-        st_le(ram(&t, a), 0x1111, 2);
+        st_le(tm_ram(&t, a), 0x1111, 2);
     }
-    st_le(ram(&t, 0x2F20), 0xABCD, 2);
+    st_le(tm_ram(&t, 0x2F20), 0xABCD, 2);
     t.cpu->r[R_EDI] = 0x30F0;
     t.cpu->r[R_ECX] = 0x1000;
     t.cpu->r[R_EAX] = 0xABCD;
@@ -285,8 +247,8 @@ Test(string, repne_scasw_backward_across_a_page)
 Test(string, repe_cmpsw_equal_to_the_end)
 {
     struct tm t = tm_new();
-    memcpy(ram(&t, 0x2000), "ABCD", 4);
-    memcpy(ram(&t, 0x3000), "ABCD", 4);
+    memcpy(tm_ram(&t, 0x2000), "ABCD", 4);
+    memcpy(tm_ram(&t, 0x3000), "ABCD", 4);
     t.cpu->r[R_ESI] = 0x2000;
     t.cpu->r[R_EDI] = 0x3000;
     t.cpu->r[R_ECX] = 2;
@@ -300,7 +262,7 @@ Test(string, repe_cmpsw_equal_to_the_end)
 Test(string, lodsw_and_rep_lodsb)
 {
     struct tm t = tm_new();
-    memcpy(ram(&t, 0x2000), "\x34\x12\x56\x78", 4);
+    memcpy(tm_ram(&t, 0x2000), "\x34\x12\x56\x78", 4);
     t.cpu->r[R_ESI] = 0x2000;
     t.cpu->r[R_EAX] = 0xFFFF0000;
     t.cpu->r[R_ECX] = 2;
@@ -334,15 +296,15 @@ Test(string, long_rep_takes_interrupt_between_batches)
     uint32_t cx = t.cpu->r[R_ECX];
     cr_assert(cx > 0 && cx < 40000);
     cr_expect_eq(t.cpu->r[R_EDI], 40000 - cx);
-    cr_expect_eq(ram(&t, 0x10000 + 40000 - cx - 1)[0], 0xCC);
-    cr_expect_eq(ram(&t, 0x10000 + 40000 - cx)[0], 0);
+    cr_expect_eq(tm_ram(&t, 0x10000 + 40000 - cx - 1)[0], 0xCC);
+    cr_expect_eq(tm_ram(&t, 0x10000 + 40000 - cx)[0], 0);
     cr_expect_eq(t.cpu->eip, CODE);
     t.cpu->eflags |= F_IF;
     t.cpu->intr_ack = ack_0x40;
     t.cpu->intr_line = true;
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->eip, 0x5000);
-    cr_expect_eq(rd16(&t, 0x8000 - 6), CODE, "returns to the REP instruction");
+    cr_expect_eq(tm_get(&t, 0x8000 - 6, 2), CODE, "returns to the REP instruction");
     cr_expect_eq(t.cpu->r[R_ECX], cx);
     tm_free(&t);
 }
@@ -361,7 +323,7 @@ Test(string, tf_traps_after_each_iteration)
     cr_expect_eq(t.cpu->eip, CODE);
     cpu_run(t.cpu, 1);
     cr_expect_eq(t.cpu->eip, 0x5000);
-    cr_expect_eq(rd16(&t, 0x8000 - 6), CODE);
+    cr_expect_eq(tm_get(&t, 0x8000 - 6, 2), CODE);
     cr_expect_eq(t.cpu->r[R_ECX], 2);
     tm_free(&t);
 }
@@ -380,11 +342,11 @@ Test(string, gp_mid_string_is_restartable)
     const uint8_t code[] = { 0x67, 0xF3, 0xAA };
     tm_run(&t, code, sizeof(code), 1);
     cr_expect_eq(t.cpu->eip, 0x5000);
-    cr_expect_eq(rd16(&t, 0x8000 - 6), CODE);
+    cr_expect_eq(tm_get(&t, 0x8000 - 6, 2), CODE);
     cr_expect_eq(t.cpu->r[R_ECX], 6);
     cr_expect_eq(t.cpu->r[R_EDI], 0x10000);
-    cr_expect_eq(ram(&t, 0xFFFF)[0], 0x11);
-    cr_expect_eq(ram(&t, 0x10000)[0], 0);
+    cr_expect_eq(tm_ram(&t, 0xFFFF)[0], 0x11);
+    cr_expect_eq(tm_ram(&t, 0x10000)[0], 0);
     tm_free(&t);
 }
 
@@ -401,57 +363,48 @@ Test(string, gp_on_straddling_word_writes_nothing)
     cr_expect_eq(t.cpu->eip, 0x5000);
     cr_expect_eq(t.cpu->r[R_ECX], 2);
     cr_expect_eq(t.cpu->r[R_EDI], 0xFFFF);
-    cr_expect_eq(ram(&t, 0xFFFE)[0], 0x22);
-    cr_expect_eq(ram(&t, 0xFFFF)[0], 0);
+    cr_expect_eq(tm_ram(&t, 0xFFFE)[0], 0x22);
+    cr_expect_eq(tm_ram(&t, 0xFFFF)[0], 0);
     tm_free(&t);
 }
 
 /* Identity paging of the first 1 MiB with page `hole` not present. */
 static void page_with_hole(struct tm *t, uint32_t hole)
 {
-    const uint32_t pd = 0x20000, pt = 0x21000;
-    ram(t, pd)[0] = (uint8_t)(pt | 3);
-    ram(t, pd)[1] = (uint8_t)(pt >> 8);
-    ram(t, pd)[2] = (uint8_t)(pt >> 16);
-    for (uint32_t p = 0; p < 256; p++) {
-        uint32_t pte = (p << 12) | (p << 12 == hole ? 0 : 3);
-        st_le(ram(t, pt + 4 * p), pte, 4);
-    }
-    t->cpu->cr3 = pd;
-    t->cpu->cr0 |= CR0_PE | CR0_PG;
-    mmu_flush(t->cpu, false);
+    pm_identity_paging(t, 0x20000, 0x21000, 256, 3);
+    tm_put(t, 0x21000 + 4 * (hole >> 12), hole, 4);
 }
 
 static void map_page(struct tm *t, uint32_t page)
 {
-    st_le(ram(t, 0x21000 + 4 * (page >> 12)), page | 3, 4);
+    st_le(tm_ram(t, 0x21000 + 4 * (page >> 12)), page | 3, 4);
 }
 
 Test(string, pf_mid_movs_then_restart_completes)
 {
     struct tm t = tm_new();
     for (int i = 0; i < 32; i++) {
-        ram(&t, 0x4FF8 + (uint32_t)i)[0] = (uint8_t)(0x80 + i);
+        tm_ram(&t, 0x4FF8 + (uint32_t)i)[0] = (uint8_t)(0x80 + i);
     }
     page_with_hole(&t, 0x5000);
     t.cpu->r[R_ESI] = 0x4FF8;
     t.cpu->r[R_EDI] = 0x6000;
     t.cpu->r[R_ECX] = 32;
     const uint8_t code[] = { 0xF3, 0xA4 };
-    memcpy(ram(&t, CODE), code, sizeof(code));
-    cr_assert_eq(exec_catch(t.cpu), EX_PF);
+    memcpy(tm_ram(&t, CODE), code, sizeof(code));
+    cr_assert_eq(tm_exec_catch(t.cpu), EX_PF);
     cr_expect_eq(t.cpu->cr2, 0x5000);
     cr_expect_eq(t.cpu->exc_err, 0, "read, supervisor, not present");
     cr_expect_eq(t.cpu->r[R_ECX], 24);
     cr_expect_eq(t.cpu->r[R_ESI], 0x5000);
     cr_expect_eq(t.cpu->r[R_EDI], 0x6008);
-    cr_expect_eq(memcmp(ram(&t, 0x6000), ram(&t, 0x4FF8), 8), 0);
-    cr_expect_eq(ram(&t, 0x6008)[0], 0);
+    cr_expect_eq(memcmp(tm_ram(&t, 0x6000), tm_ram(&t, 0x4FF8), 8), 0);
+    cr_expect_eq(tm_ram(&t, 0x6008)[0], 0);
     cr_expect_eq(t.cpu->eip, CODE);
     map_page(&t, 0x5000);
-    cr_assert_eq(exec_catch(t.cpu), -1);
+    cr_assert_eq(tm_exec_catch(t.cpu), -1);
     cr_expect_eq(t.cpu->r[R_ECX], 0);
-    cr_expect_eq(memcmp(ram(&t, 0x6000), ram(&t, 0x4FF8), 32), 0);
+    cr_expect_eq(memcmp(tm_ram(&t, 0x6000), tm_ram(&t, 0x4FF8), 32), 0);
     cr_expect_eq(t.cpu->eip, CODE + 2);
     tm_free(&t);
 }
@@ -464,13 +417,13 @@ Test(string, pf_on_word_across_pages_writes_neither_byte)
     t.cpu->r[R_ECX] = 8;
     t.cpu->r[R_EAX] = 0x3344;
     const uint8_t code[] = { 0xF3, 0xAB };   /* rep stosw */
-    memcpy(ram(&t, CODE), code, sizeof(code));
-    cr_assert_eq(exec_catch(t.cpu), EX_PF);
+    memcpy(tm_ram(&t, CODE), code, sizeof(code));
+    cr_assert_eq(tm_exec_catch(t.cpu), EX_PF);
     cr_expect_eq(t.cpu->cr2, 0x5000);
     cr_expect_eq(t.cpu->exc_err, 2, "write, supervisor, not present");
     cr_expect_eq(t.cpu->r[R_ECX], 6);
     cr_expect_eq(t.cpu->r[R_EDI], 0x4FFF);
-    cr_expect_eq(rd16(&t, 0x4FFD), 0x3344);
-    cr_expect_eq(ram(&t, 0x4FFF)[0], 0);
+    cr_expect_eq(tm_get(&t, 0x4FFD, 2), 0x3344);
+    cr_expect_eq(tm_ram(&t, 0x4FFF)[0], 0);
     tm_free(&t);
 }

@@ -5,13 +5,10 @@
  * hand: a GDT in RAM and segment caches loaded from it.
  */
 #include <criterion/criterion.h>
-#include <setjmp.h>
 
 #include "cpu/insn.h"
 #include "cpu/mem.h"
-#include "machine.h"
-
-#define GDT 0x10000u
+#include "pm.h"
 
 static const uint32_t gdt_init[][2] = {
     { 0, 0 },
@@ -31,80 +28,35 @@ static const uint32_t gdt_init[][2] = {
 };
 #define NDESC (sizeof(gdt_init) / sizeof(gdt_init[0]))
 
-static void load(struct cpu *cpu, struct seg *s, uint16_t sel)
-{
-    uint32_t d[2] = { gdt_init[sel >> 3][0], gdt_init[sel >> 3][1] };
-    cpu_desc_to_seg(s, sel, d);
-}
-
 /* Flat protected mode at `cpl`, code at 0x1000, stack at 0x8000. */
 static void pm_setup(struct tm *t, int cpl)
 {
     struct cpu *cpu = t->cpu;
     for (unsigned i = 0; i < NDESC; i++) {
-        memcpy(t->bus->ram + GDT + 8 * i, gdt_init[i], 8);
+        memcpy(t->bus->ram + PM_GDT + 8 * i, gdt_init[i], 8);
     }
-    cpu->gdtr.base = GDT;
+    cpu->gdtr.base = PM_GDT;
     cpu->gdtr.limit = (uint16_t)(8 * NDESC - 1);
     cpu->cr0 |= CR0_PE;
     cpu->cpl = (uint8_t)cpl;
-    load(cpu, &cpu->seg[S_CS], cpl ? 0x1B : 0x08);
+    pm_load(t, &cpu->seg[S_CS], cpl ? PM_CODE3 | 3 : PM_CODE0);
     for (int s = 0; s < 6; s++) {
         if (s != S_CS) {
-            load(cpu, &cpu->seg[s], cpl ? 0x23 : 0x10);
+            pm_load(t, &cpu->seg[s], cpl ? PM_DATA3 | 3 : PM_DATA0);
         }
     }
 }
 
-/*
- * Execute one instruction at CS:EIP without delivering a fault: returns
- * the vector raised (exc_err holds the error code), or -1.
- */
+/* Execute one instruction at CS:EIP, catching a fault: its vector, or -1. */
 static int run_catch(struct tm *t, const void *code, size_t len)
 {
-    struct cpu *cpu = t->cpu;
-    memcpy(t->bus->ram + cpu->seg[S_CS].base + cpu->eip, code, len);
-    cpu->exc_vec = -1;
-    cpu->jmp_valid = true;
-    if (setjmp(cpu->jmp)) {
-        cpu->jmp_valid = false;
-        return cpu->exc_vec;
-    }
-    struct insn in;
-    cpu_decode(cpu, &in);
-    uint32_t next = cpu->eip + in.len;
-    cpu->next_eip = cpu_code32(cpu) ? next : (next & 0xFFFF);
-    if ((in.op->attr & A_MODRM) && in.mod != 3) {
-        cpu->ea = insn_ea(cpu, &in);
-    }
-    in.op->fn(cpu, &in);
-    cpu->eip = cpu->next_eip;
-    cpu->jmp_valid = false;
-    return -1;
+    tm_copy(t, t->cpu->seg[S_CS].base + t->cpu->eip, code, len);
+    return tm_exec_catch(t->cpu);
 }
 
 static bool zf(struct tm *t)
 {
     return cpu_get_eflags(t->cpu) & F_ZF;
-}
-
-static uint32_t rd32(struct tm *t, uint32_t a)
-{
-    uint32_t v;
-    memcpy(&v, t->bus->ram + a, 4);
-    return v;
-}
-
-static void wr32(struct tm *t, uint32_t a, uint32_t v)
-{
-    memcpy(t->bus->ram + a, &v, 4);
-}
-
-/* Real-mode IVT entry vec -> 0000:off, with HLT at off. */
-static void ivt_hlt(struct tm *t, int vec, uint16_t off)
-{
-    wr32(t, 4u * (unsigned)vec, off);
-    t->bus->ram[off] = 0xF4;
 }
 
 /* ---- reset state ---- */
@@ -158,7 +110,7 @@ Test(sys, lgdt_needs_cpl0)
     const uint8_t code[] = { 0x0F, 0x01, 0x15, 0x00, 0x20, 0, 0 };  /* lgdt [0x2000] */
     cr_expect_eq(run_catch(&t, code, sizeof(code)), EX_GP);
     cr_expect_eq(t.cpu->exc_err, 0);
-    cr_expect_eq(t.cpu->gdtr.base, GDT);
+    cr_expect_eq(t.cpu->gdtr.base, PM_GDT);
     tm_free(&t);
 }
 
@@ -176,7 +128,7 @@ Test(sys, selector_insns_ud_in_real_mode)
     };
     for (unsigned i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         struct tm t = tm_new();
-        ivt_hlt(&t, EX_UD, 0x3000);
+        tm_ivt_hlt(&t, EX_UD, 0x3000);
         tm_run(&t, forms[i], 3, 2);
         cr_expect(t.cpu->halted, "form %u", i);
         cr_expect_eq(t.cpu->eip, 0x3001, "form %u", i);
@@ -207,7 +159,7 @@ Test(sys, ltr_sets_busy_and_loads_tr)
     t.cpu->r[R_EAX] = 0x28;
     const uint8_t code[] = { 0x0F, 0x00, 0xD8 };   /* ltr ax */
     cr_expect_eq(run_catch(&t, code, sizeof(code)), -1);
-    cr_expect_eq(t.bus->ram[GDT + 0x28 + 5], 0x8B);
+    cr_expect_eq(t.bus->ram[PM_GDT + 0x28 + 5], 0x8B);
     cr_expect_eq(t.cpu->tr.sel, 0x28);
     cr_expect_eq(t.cpu->tr.base, 0x20000u);
     cr_expect_eq(t.cpu->tr.limit, 0x67u);
@@ -244,8 +196,8 @@ Test(sys, lldt_then_lar_through_ldt)
     struct tm t = tm_new();
     pm_setup(&t, 0);
     /* LDT entry 1: ring-3 data, limit 0x1FFFF with G = 0 */
-    wr32(&t, 0x21008, 0x0000FFFF);
-    wr32(&t, 0x2100C, 0x0041F200);
+    tm_put(&t, 0x21008, 0x0000FFFF, 4);
+    tm_put(&t, 0x2100C, 0x0041F200, 4);
     t.cpu->r[R_EAX] = 0x30;
     t.cpu->r[R_EBX] = 0x0F;   /* LDT index 1, RPL 3 */
     const uint8_t code[] = { 0x0F, 0x00, 0xD0,      /* lldt ax */
@@ -410,7 +362,7 @@ Test(sys, smsw_lmsw_clts)
     cr_expect_eq(t.cpu->cr0, 0x60000011u);
     t.cpu->cr0 |= CR0_TS;
     cpu_run(t.cpu, 2);
-    cr_expect_eq(rd32(&t, 0x2004), 0x0019u);   /* 16 bits stored */
+    cr_expect_eq(tm_get(&t, 0x2004, 4), 0x0019u);   /* 16 bits stored */
     cr_expect_eq(t.cpu->cr0, 0x60000011u);
     tm_free(&t);
 }
@@ -483,7 +435,7 @@ Test(sys, pushf_popf_v86_iopl)
     }
     const uint8_t code[] = { 0x66, 0x9C };   /* pushfd */
     cr_expect_eq(run_catch(&t, code, 2), -1);
-    cr_expect_eq(rd32(&t, 0x7FFC), F_FIXED1 | F_IOPL);   /* VM not in the image */
+    cr_expect_eq(tm_get(&t, 0x7FFC, 4), F_FIXED1 | F_IOPL);   /* VM not in the image */
     t.cpu->eflags = F_FIXED1 | F_VM;                       /* IOPL 0 */
     t.cpu->eip = 0x1000;
     cr_expect_eq(run_catch(&t, code, 2), EX_GP);
@@ -652,7 +604,7 @@ Test(sys, sysenter_sysexit_segments)
 Test(sys, dr0_instruction_breakpoint)
 {
     struct tm t = tm_new();
-    ivt_hlt(&t, EX_DB, 0x3000);
+    tm_ivt_hlt(&t, EX_DB, 0x3000);
     t.cpu->dr[0] = 0x1001;      /* the second instruction */
     t.cpu->dr[7] = 0x401;       /* L0, execute, 1 byte */
     cpu_debug_update(t.cpu);
@@ -668,7 +620,7 @@ Test(sys, dr0_instruction_breakpoint)
 Test(sys, rf_suppresses_instruction_breakpoint)
 {
     struct tm t = tm_new();
-    ivt_hlt(&t, EX_DB, 0x3000);
+    tm_ivt_hlt(&t, EX_DB, 0x3000);
     t.cpu->dr[0] = 0x1000;
     t.cpu->dr[7] = 0x002;       /* G0 */
     cpu_debug_update(t.cpu);
@@ -684,7 +636,7 @@ Test(sys, rf_suppresses_instruction_breakpoint)
 Test(sys, data_breakpoint_traps_after_write)
 {
     struct tm t = tm_new();
-    ivt_hlt(&t, EX_DB, 0x3000);
+    tm_ivt_hlt(&t, EX_DB, 0x3000);
     t.cpu->dr[1] = 0x2001;      /* 4-byte breakpoint: covers 0x2000-0x2003 */
     t.cpu->dr[7] = 0x400 | 0x4 | (0xDu << 20);   /* L1, R/W1 = 01 (write), LEN1 = 11 */
     cpu_debug_update(t.cpu);
@@ -701,7 +653,7 @@ Test(sys, data_breakpoint_traps_after_write)
 Test(sys, single_step_sets_bs)
 {
     struct tm t = tm_new();
-    ivt_hlt(&t, EX_DB, 0x3000);
+    tm_ivt_hlt(&t, EX_DB, 0x3000);
     t.cpu->eflags |= F_TF;
     const uint8_t code[] = { 0x40, 0x40 };
     tm_run(&t, code, sizeof(code), 2);
@@ -741,10 +693,10 @@ Test(sys, user_store_to_readonly_page_faults)
     struct tm t = tm_new();
     pm_setup(&t, 3);
     for (uint32_t i = 0; i < 256; i++) {
-        wr32(&t, 0x31000 + 4 * i, (i << 12) | 7);   /* user, writable */
+        tm_put(&t, 0x31000 + 4 * i, (i << 12) | 7, 4);   /* user, writable */
     }
-    wr32(&t, 0x31000 + 4 * 5, 0x5000 | 5);          /* page 5: user, read-only */
-    wr32(&t, 0x30000, 0x31000 | 7);
+    tm_put(&t, 0x31000 + 4 * 5, 0x5000 | 5, 4);          /* page 5: user, read-only */
+    tm_put(&t, 0x30000, 0x31000 | 7, 4);
     t.cpu->cr3 = 0x30000;
     t.cpu->cr0 |= CR0_PG | CR0_WP;
     mmu_flush(t.cpu, false);
@@ -753,7 +705,7 @@ Test(sys, user_store_to_readonly_page_faults)
     cr_expect_eq(run_catch(&t, code, sizeof(code)), EX_PF);
     cr_expect_eq(t.cpu->exc_err, 7);   /* present, write, user */
     cr_expect_eq(t.cpu->cr2, 0x5004u);
-    cr_expect_eq(rd32(&t, 0x5004), 0);
+    cr_expect_eq(tm_get(&t, 0x5004, 4), 0);
     cr_expect_eq(t.cpu->eip, 0x1000);
     tm_free(&t);
 }

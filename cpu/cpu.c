@@ -66,6 +66,19 @@ void cpu_reset(struct cpu *cpu)
     mmu_flush(cpu, false);
 }
 
+void cpu_init_signal(struct cpu *cpu)
+{
+    struct fpu fpu = cpu->fpu;
+    struct msrs msr = cpu->msr;
+    uint64_t tsc_base = cpu->tsc_base;
+    uint32_t a20_mask = cpu->a20_mask;   /* A20M# is the chipset's input */
+    cpu_reset(cpu);
+    cpu->a20_mask = a20_mask;
+    cpu->fpu = fpu;
+    cpu->msr = msr;
+    cpu->tsc_base = tsc_base;
+}
+
 void cpu_set_intr(struct cpu *cpu, bool level)
 {
     cpu->intr_line = level;

@@ -229,6 +229,9 @@ struct cpu {
 /* --- life cycle (cpu/cpu.c) --- */
 void cpu_init(struct cpu *cpu, struct bus *bus);
 void cpu_reset(struct cpu *cpu);
+/* INIT#: as RESET, but the x87 state, the MSRs and the TSC are kept
+ * (SDM vol.3 table 9-1). */
+void cpu_init_signal(struct cpu *cpu);
 
 /* --- execution (cpu/interp.c) --- */
 /* Run up to `max` instructions; returns the number retired. */

@@ -114,6 +114,15 @@ static void cfg_written(struct pci_dev *dev, unsigned off, uint32_t old, int siz
     }
 }
 
+void i440fx_reset(struct i440fx *nb)
+{
+    memset(&nb->pci.cfg[0x59], 0, 7);
+    nb->pci.cfg[0x72] = 0x02;
+    for (int i = 0; i < I440FX_PAM_SEGMENTS; i++) {
+        apply_segment(nb, i);
+    }
+}
+
 int i440fx_init(struct i440fx *nb, struct pci_bus *pb, struct bus *bus, uint32_t ram_size,
                 const uint8_t *bios_low)
 {

@@ -35,4 +35,7 @@ struct i440fx {
 int i440fx_init(struct i440fx *nb, struct pci_bus *pb, struct bus *bus, uint32_t ram_size,
                 const uint8_t *bios_low);
 
+/* Back to the power-on state: every PAM segment on the ROM side. */
+void i440fx_reset(struct i440fx *nb);
+
 #endif

@@ -250,8 +250,14 @@ static bool handle_reset(struct machine *m)
                         "exiting because of -no-reboot\n");
         return true;
     }
-    log_ch(LOG_CPU, "guest reset: restarting the CPU");
-    cpu_reset(m->cpu);
+    if (m->pc->hard_reset) {
+        log_ch(LOG_CPU, "guest reset: hard reset of the board");
+        pc_reset(m->pc);
+        cpu_reset(m->cpu);
+    } else {
+        log_ch(LOG_CPU, "guest reset: INIT of the CPU");
+        cpu_init_signal(m->cpu);
+    }
     return false;
 }
 

@@ -8,6 +8,10 @@
  *   x87 FERR#   latched -> IRQ13 (slave input 5); a write to port 0xF0
  *               clears the latch, as the AT's coprocessor logic does
  *   port 0x92   PS/2 system control port A: bit 1 A20, bit 0 fast reset
+ *   port 0xCF9  PIIX3 reset control (RCPU), through the PCI bus
+ * Resets: port 92h, CF9h without SRST, and a CPU shutdown (triple fault,
+ * which the PIIX3 answers with INIT#) restart the CPU alone; CF9h with
+ * SRST restarts the board too (pc_reset).
  *   port 0x61   system control port B: speaker gate (counter 2 gate),
  *               refresh toggle and counter 2 output on reads
  * The devices know nothing of each other: they see only their IRQ lines.
@@ -84,7 +88,8 @@ static void port92_write(void *opaque, uint32_t off, uint32_t val, int size)
     pc->port92 = (uint8_t)(val & 0x02);
     cpu_set_a20(pc->cpu, (val & 0x02) != 0);
     if (val & 0x01) {
-        log_ch(LOG_CPU, "port 0x92: fast reset");
+        /* the PIIX3 turns a fast reset into INIT#: the CPU only */
+        log_ch(LOG_CPU, "port 0x92: fast reset (INIT)");
         pc->cpu->reset_request = true;
     }
 }
@@ -139,6 +144,13 @@ static void cmos_memory(struct mc146818 *rtc, uint32_t ram_size)
     mc146818_set_cmos(rtc, 0x14, 0x06);   /* equipment: FPU, colour 80x25 */
 }
 
+static void pc_reset_request(void *opaque, bool hard)
+{
+    struct pc *pc = opaque;
+    pc->hard_reset = pc->hard_reset || hard;
+    pc->cpu->reset_request = true;
+}
+
 static void pc_isa_irq(void *opaque, int irq, int level)
 {
     struct pc *pc = opaque;
@@ -154,6 +166,8 @@ static int pc_pci_init(struct pc *pc, struct bus *bus, uint32_t ram_size,
         piix3_init(&pc->isa, &pc->pci, 1 << 3, pc_isa_irq, pc) < 0) {
         return -1;
     }
+    pc->isa.reset_request = pc_reset_request;
+    pc->isa.reset_opaque = pc;
     return 0;
 }
 
@@ -202,6 +216,26 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
     cpu->ferr_changed = pc_ferr_changed;
     cpu->clock_ns = pc_clock_ns;
     return pc;
+}
+
+/*
+ * A hard reset of the board: the interrupt controllers, the timer, the
+ * bridges and the latches return to their power-on state.  The RTC and
+ * its CMOS are battery-backed and keep time and contents.
+ */
+void pc_reset(struct pc *pc)
+{
+    timer_del(&pc->pit->timer);
+    i8254_init(pc->pit, pc->clk, pc->pit->irq0);
+    i8259_init(pc->pic, pc->pic->intr_out);
+    cpu_set_intr(pc->cpu, false);
+    i440fx_reset(&pc->nb);
+    piix3_reset(&pc->isa);
+    pc->ferr_latch = false;
+    pc->hard_reset = false;
+    pc->port61 = 0;
+    pc->port92 = 0x02;
+    cpu_set_a20(pc->cpu, true);
 }
 
 /* Whether anything on the chipset can still raise an interrupt. */

@@ -34,6 +34,7 @@ struct pc {
     struct piix3 isa;      /* 00:01.0 ISA bridge, PIRQ routing */
     struct fw_cfg *fw_cfg;
     bool ferr_latch;   /* coprocessor error latched onto IRQ13 */
+    bool hard_reset;   /* the pending reset restarts the chipset too */
     uint8_t port92;
     uint8_t port61;
 };
@@ -45,6 +46,8 @@ struct pc {
  */
 struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t ram_size,
                   const uint8_t *bios_low);
+/* Hard reset of the chipset (not the CPU, not the battery-backed RTC). */
+void pc_reset(struct pc *pc);
 /* Can an interrupt still arrive (a request pending or a timer armed)? */
 bool pc_can_interrupt(const struct pc *pc);
 void pc_free(struct pc *pc);

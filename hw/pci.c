@@ -108,6 +108,9 @@ static uint32_t cf8_read(void *opaque, uint32_t off, int size)
     if (off == 0 && size == 4) {
         return pb->config_addr;
     }
+    if (off == 1 && size == 1 && pb->cf9_ops) {
+        return pb->cf9_ops->read(pb->cf9_opaque, 0, 1);
+    }
     return 0xFFFFFFFFu;
 }
 
@@ -116,6 +119,8 @@ static void cf8_write(void *opaque, uint32_t off, uint32_t val, int size)
     struct pci_bus *pb = opaque;
     if (off == 0 && size == 4) {
         pb->config_addr = val & 0x80FFFFFCu;
+    } else if (off == 1 && size == 1 && pb->cf9_ops) {
+        pb->cf9_ops->write(pb->cf9_opaque, 0, val, 1);
     }
 }
 

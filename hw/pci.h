@@ -67,6 +67,10 @@ struct pci_bus {
     /* board hook: PCI INTx# of a device changed level; pin 0..3 = INTA..D */
     void (*route_irq)(void *opaque, int devfn, int pin, int level);
     void *route_opaque;
+    /* board hook: byte accesses to 0xCF9 (the PIIX3 reset control register
+     * shares the dword port 0xCF8 with the configuration address) */
+    const struct io_ops *cf9_ops;
+    void *cf9_opaque;
 };
 
 void pci_bus_init(struct pci_bus *pb, struct bus *bus);

@@ -7,7 +7,10 @@
  * ISA IRQ), the top-of-memory and miscellaneous control registers stored
  * as written, and the routing itself: PCI device d's INTx# pin p arrives
  * on PIRQ[(d + p) mod 4], the swizzle of the i440FX/PIIX3 boards, and is
- * wire-ORed onto the ISA IRQ the PIRQ register selects.
+ * wire-ORed onto the ISA IRQ the PIRQ register selects.  The reset
+ * control register (byte port 0xCF9) acts when its RCPU bit (2) goes from
+ * 0 to 1: with SRST (bit 1) set it is a hard reset (PCIRST#: the chipset
+ * restarts too), without it a soft one (INIT# to the CPU only).
  */
 #include "piix3.h"
 
@@ -71,6 +74,35 @@ static void cfg_written(struct pci_dev *dev, unsigned off, uint32_t old, int siz
     }
 }
 
+static uint32_t rc_read(void *opaque, uint32_t off, int size)
+{
+    struct piix3 *p = opaque;
+    return p->rc;
+}
+
+static void rc_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct piix3 *p = opaque;
+    bool rise = (val & 0x04) && !(p->rc & 0x04);
+    p->rc = (uint8_t)(val & 0x02);   /* RCPU reads back as 0 */
+    if (rise && p->reset_request) {
+        log_ch(LOG_DEV, "piix3: %s reset through port 0xCF9 (%#x)",
+               (val & 0x02) ? "hard" : "soft", val);
+        p->reset_request(p->reset_opaque, (val & 0x02) != 0);
+    }
+}
+
+static const struct io_ops rc_ops = { .read = rc_read, .write = rc_write, .sizes = 1 };
+
+void piix3_reset(struct piix3 *p)
+{
+    memset(&p->pci.cfg[PIIX3_PIRQRC], 0x80, 4);
+    memset(p->pirq_src, 0, sizeof(p->pirq_src));
+    memset(p->pirq_level, 0, sizeof(p->pirq_level));
+    p->rc = 0;
+    update_irqs(p);
+}
+
 int piix3_init(struct piix3 *p, struct pci_bus *pb, int devfn,
                void (*set_isa_irq)(void *opaque, int irq, int level), void *isa_opaque)
 {
@@ -100,5 +132,7 @@ int piix3_init(struct piix3 *p, struct pci_bus *pb, int devfn,
     p->pci.wmask[0xB1] = 0xFF;
     pb->route_irq = route;
     pb->route_opaque = p;
+    pb->cf9_ops = &rc_ops;
+    pb->cf9_opaque = p;
     return 0;
 }

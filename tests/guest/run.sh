@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh KASOU ROMDIR - kasou's machine tests.
 #
-# Boots the project's own ROMs (ROMDIR/demo.bin, cputest.bin, irqtest.bin)
+# Boots the project's own ROMs (ROMDIR/demo.bin, cputest.bin, irqtest.bin,
+# resettest.bin)
 # and a few ROMs made here on the fly, and checks the command line's error
 # handling.  Every run that executes guest code has a -timeout, so a broken
 # CPU fails a case instead of hanging the suite.  Prints "ok - NAME" or
@@ -114,6 +115,16 @@ if grep -q '^irqtest: all checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; the
     ok "irqtest ROM: $(grep -c '^irqtest: ' "$tmp/out") lines, all checks passed"
 else
     not_ok "irqtest ROM passes all its checks" "exit status $status (expected 1)" \
+        "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+fi
+
+# --- the reset test ROM: INIT via port 92h, hard reset via port CF9h, and
+# a triple fault, counted in CMOS across the restarts
+run -bios "$ROMDIR/resettest.bin" -nographic -debugcon stdio -device "$EXITDEV" -timeout 30
+if grep -q '^resettest: all checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
+    ok "resettest ROM: INIT, hard reset and triple fault restart the guest"
+else
+    not_ok "resettest ROM passes all its checks" "exit status $status (expected 1)" \
         "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
 fi
 

@@ -85,3 +85,35 @@ Test(piix3, intx_follows_the_pirq_route)
     cr_expect_eq(r.lines.level[9], 0);
     bus_free(r.bus);
 }
+
+static int resets, hard_resets;
+
+static void on_reset(void *opaque, bool hard)
+{
+    resets++;
+    hard_resets += hard;
+}
+
+Test(piix3, reset_control_register)
+{
+    static struct rig r;
+    rig_init(&r);
+    r.isa.reset_request = on_reset;
+    resets = hard_resets = 0;
+    bus_out(r.bus, 0xCF9, 0x02, 1);   /* SRST alone: nothing yet */
+    cr_expect_eq(resets, 0);
+    cr_expect_eq(bus_in(r.bus, 0xCF9, 1), 0x02);
+    bus_out(r.bus, 0xCF9, 0x06, 1);   /* RCPU 0 -> 1 with SRST: hard */
+    cr_expect_eq(resets, 1);
+    cr_expect_eq(hard_resets, 1);
+    cr_expect_eq(bus_in(r.bus, 0xCF9, 1), 0x02, "RCPU reads back as 0");
+    bus_out(r.bus, 0xCF9, 0x00, 1);
+    bus_out(r.bus, 0xCF9, 0x04, 1);   /* RCPU without SRST: INIT only */
+    cr_expect_eq(resets, 2);
+    cr_expect_eq(hard_resets, 1);
+    /* the configuration address register is untouched by byte accesses */
+    bus_out(r.bus, 0xCF8, 0x80000800u, 4);
+    bus_out(r.bus, 0xCF9, 0x00, 1);
+    cr_expect_eq(bus_in(r.bus, 0xCF8, 4), 0x80000800u);
+    bus_free(r.bus);
+}

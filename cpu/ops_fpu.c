@@ -439,6 +439,9 @@ static void two_results(struct cpu *cpu, int which)
     struct fx_ctx c = fpu_ctx(cpu);
     if (fpu_empty(cpu, 0) || !fpu_empty(cpu, 7)) {
         bool over = !fpu_empty(cpu, 7);
+        if (which != 2) {
+            cpu->fpu.sw &= (uint16_t)~SW_C2;   /* FPTAN, FSINCOS: in range */
+        }
         if (fpu_stack_fault(cpu, over)) {
             fpu_set_st(cpu, 0, FX_INDEFINITE);
             fpu_push(cpu, FX_INDEFINITE);
@@ -473,6 +476,7 @@ static void trig(struct cpu *cpu, bool cosine)
 {
     struct fx_ctx c = fpu_ctx(cpu);
     if (fpu_empty(cpu, 0)) {
+        cpu->fpu.sw &= (uint16_t)~SW_C2;   /* a stack fault is not "out of range" */
         if (fpu_stack_fault(cpu, false)) {
             fpu_set_st(cpu, 0, FX_INDEFINITE);
         }

@@ -15,7 +15,8 @@
  * saves the C registers, loads the guest ones, POPFs the flags, CALLs the
  * code, and on the RET stores the registers, PUSHF'd flags and an FNSAVE
  * image into the state block.  The x87 is FNINIT'd first, as the emulated
- * side starts from the FNINIT state too.  A fault inside generated code
+ * side starts from the FNINIT state too, with every (empty) register
+ * holding +0: FXAM reports the sign of an empty register's old contents.  A fault inside generated code
  * (a #DE the generator chose, a #UD probe) arrives as a signal; the
  * handler records the vector (trapno), EIP, registers and flags from the
  * signal context and siglongjmps back, so faults are compared as well.
@@ -62,7 +63,9 @@ __asm__(
     "    pushl %eax\n"              /* kept at 8(%esp) across the call */
     "    pushl 36(%eax)\n"          /* call target */
     "    pushl 32(%eax)\n"          /* guest EFLAGS */
-    "    fninit\n"
+    "    fninit\n"                 /* registers +0, then empty: */
+    "    fldz; fldz; fldz; fldz; fldz; fldz; fldz; fldz\n"
+    "    fninit\n"                 /* FXAM of an empty one reads it */
     "    movl 4(%eax), %ecx\n"
     "    movl 8(%eax), %edx\n"
     "    movl 12(%eax), %ebx\n"

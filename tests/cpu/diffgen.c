@@ -123,6 +123,7 @@ void dg_begin(struct gen *g)
     if (s->ninsn < DIFF_MAX_INSNS) {
         s->insn_off[s->ninsn] = (uint16_t)s->len;
         s->undef[s->ninsn] = g->undef;
+        s->fsw_undef_at[s->ninsn] = (uint16_t)g->fsw_undef;
         s->ninsn++;
     }
 }
@@ -446,5 +447,6 @@ void diff_truncate(struct diff_seq *s, uint32_t n)
     if (n < s->ninsn && s->item_start[n]) {
         s->ninsn = n;
         s->len = s->insn_off[n];
+        s->fsw_undef = s->fsw_undef_at[n];
     }
 }

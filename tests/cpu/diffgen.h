@@ -57,7 +57,7 @@ enum {
     DG_X87T = 1u << 12,   /* x87 transcendentals (F2XM1 FYL2X FSIN ...) */
     DG_COUNT = 13,
 };
-#define DG_DEFAULT (((1u << DG_COUNT) - 1) & ~DG_X87T)
+#define DG_DEFAULT ((1u << DG_COUNT) - 1)
 
 /* Name of group bit `i` (0..DG_COUNT-1). */
 const char *diff_group_name(int i);
@@ -77,8 +77,10 @@ struct diff_seq {
     /* EFLAGS arithmetic bits whose value is undefined before insn i
      * (index ninsn: at the end of the sequence) */
     uint32_t undef[DIFF_MAX_INSNS + 1];
-    /* x87 status word bits (C0-C3) undefined at the end */
+    /* x87 status word bits (C0-C3) undefined at the end, and before
+     * instruction i (for diff_truncate) */
     uint32_t fsw_undef;
+    uint16_t fsw_undef_at[DIFF_MAX_INSNS + 1];
     /* transcendental records written, and the status-word bits (C0-C3)
      * undefined in each */
     uint32_t ntrec;

@@ -8,7 +8,15 @@
  * moderate exponent, a special, or an integer) by MOVs, then used.  All
  * exceptions stay masked: FLDCW changes only rounding and precision.
  * Transcendentals are a separate group (x87t) because their last-bit
- * accuracy is implementation-specific.
+ * accuracy is implementation-specific: each is followed by FNSTSW and
+ * FSTP m80 of its results into a record that the harness compares with a
+ * 1-ulp tolerance (see diffgen.h), so no inexact bit flows on into what is
+ * compared exactly.  F2XM1 and FYL2XP1 get operands inside the domain
+ * where the SDM defines their results.
+ *
+ * Condition codes the SDM leaves undefined, or that Intel and AMD set
+ * differently (C1 after FCOMI: the SDM clears it, AMD keeps it), are
+ * marked undefined and not compared.
  */
 #include "diffgen_impl.h"
 
@@ -197,6 +205,9 @@ static void fp_unary(struct gen *g)
     if (op == 0xF4 && g->fdepth >= 8) {
         op = 0xE0;
     }
+    if (op == 0xF8 || op == 0xF5) {
+        fcc_need(g);   /* FPREM may keep C0 and C3: have them defined */
+    }
     dg_begin(g);
     dg_emit(g, 0xD9);
     if (op == 0xC8) {   /* fxch st(i) */
@@ -208,9 +219,16 @@ static void fp_unary(struct gen *g)
     if (op == 0xF4) {   /* fxtract pushes the significand */
         g->fdepth++;
     }
-    /* ftst, fxam, fprem, fprem1 set all four; the rest only C1 */
-    bool all = op == 0xE4 || op == 0xE5 || op == 0xF8 || op == 0xF5;
-    fcc(g, all ? CALL : C1, all ? 0 : C023);
+    /* ftst, fxam set all four; fprem, fprem1 C1 and C2, and C0 and C3
+     * too unless the result is a NaN (then they are left as they were);
+     * the rest only C1 */
+    if (op == 0xE4 || op == 0xE5) {
+        fcc(g, CALL, 0);
+    } else if (op == 0xF8 || op == 0xF5) {
+        fcc(g, C1 | C2, 0);
+    } else {
+        fcc(g, C1, C023);
+    }
 }
 
 /* Compares: FCOM/FUCOM families, FCOMI (EFLAGS), FCMOVcc, memory FCOM. */
@@ -255,7 +273,7 @@ static void fp_compare(struct gen *g)
         dg_begin(g);
         dg_emit(g, v & 1 ? 0xDA : 0xDB);
         dg_emit(g, 0xC0 + dg_rnd(g, 4) * 8 + i);
-        fcc(g, C1, C023);
+        fcc(g, 0, C023);   /* C1 changes only on a stack underflow */
         break;
     default:  /* fcom / fcomp m32 or m64 */
         fp_mem(g, &e, v & 1 ? 8 : 4, false);
@@ -391,7 +409,7 @@ static void trans_image(struct gen *g, uint8_t *b, int dom)
     } else if (dom == T_YL2XP1) {
         e = 0x3FFD - dg_rnd(g, 70);
         if (e == 0x3FFD) {
-            mant &= 0x95F6FFFFFFFFFFFFull;   /* below 1 - sqrt(2)/2 */
+            mant &= 0x95F5FFFFFFFFFFFFull;   /* x = sig / 4 < 1 - sqrt(2)/2 */
         }
     } else if (dom == T_TRIG) {
         e = 0x3FFF - 20 + dg_rnd(g, dg_chance(g, 16) ? 90 : 82);

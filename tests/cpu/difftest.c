@@ -15,7 +15,8 @@
  * registers (not ESP), EFLAGS under the generator's defined-flags mask,
  * the data buffer, an exception if one stopped the run (vector, EIP and
  * the state before it) and, with the x87 groups, the FPU control, status
- * and tag words and every non-empty register.
+ * and tag words and every non-empty register; and the transcendental
+ * records (diffgen.h), whose results may differ by one ulp.
  *
  * LIST is a comma-separated list of group names (alu, unary, shift,
  * muldiv, bcd, string, bit, cond, misc, shd, stack, x87, x87t), "default"
@@ -108,7 +109,9 @@ static void world_load(struct world *w, const struct diff_seq *s)
     cpu->halted = false;
     cpu->exc_vec = -1;
     cpu->exc_depth = 0;
-    /* the FNINIT state */
+    /* the FNINIT state, every register holding +0 (see diff-native.c) */
+    memset(cpu->fpu.mant, 0, sizeof(cpu->fpu.mant));
+    memset(cpu->fpu.sexp, 0, sizeof(cpu->fpu.sexp));
     cpu->fpu.cw = 0x037F;
     cpu->fpu.sw = 0;
     cpu->fpu.tw = 0xFFFF;

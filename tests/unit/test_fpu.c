@@ -645,34 +645,33 @@ Test(fpu_insn, fld_clears_c1)
 }
 
 /*
- * FPREM with C0-C3 preset to 1 (through FSTENV/FLDENV) and ST0 = b,
- * ST1 = a (or empty): returns the status word afterwards.
+ * Load vals[0..n-1] (the last ends up in ST0), set C0-C3 to 1 through
+ * FSTENV/FLDENV, run D9 `op`: the status word afterwards.
  */
-static uint16_t fprem_after(const fx80 *a, fx80 b)
+static uint16_t cc_after(const fx80 *vals, unsigned n, uint8_t op)
 {
     struct tm t = tm_new();
-    put(&t, MEM, &b.mant, 8);
-    put(&t, MEM + 8, &b.sexp, 2);
-    if (a) {
-        put(&t, MEM + 0x10, &a->mant, 8);
-        put(&t, MEM + 0x18, &a->sexp, 2);
+    uint8_t code[64];
+    size_t len = 0;
+    code[len++] = 0xDB; /* fninit */
+    code[len++] = 0xE3;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t a = MEM + 16 * i;
+        put(&t, a, &vals[i].mant, 8);
+        put(&t, a + 8, &vals[i].sexp, 2);
+        const uint8_t fld[4] = { 0xDB, 0x2E, (uint8_t)a, (uint8_t)(a >> 8) };
+        memcpy(code + len, fld, 4);
+        len += 4;
     }
-    const uint8_t code[] = {
-        0xDB, 0xE3,                         /* fninit */
-        0xDB, 0x2E, 0x10, 0x30,             /* fld tword [0x3010] */
-        0xDB, 0x2E, 0x00, 0x30,             /* fld tword [0x3000] */
+    const uint8_t tail[] = {
         0xD9, 0x36, 0x00, 0x31,             /* fnstenv [0x3100] */
         0x81, 0x0E, 0x02, 0x31, 0x00, 0x47, /* or word [0x3102], C3 C2 C1 C0 */
         0xD9, 0x26, 0x00, 0x31,             /* fldenv [0x3100] */
-        0xD9, 0xF8,                         /* fprem */
+        0xD9, op,
         0xF4,
     };
-    /* with no ST1, skip the first load */
-    size_t skip = a ? 0 : 4;
-    uint8_t buf[sizeof(code)];
-    memcpy(buf, code, 2);
-    memcpy(buf + 2, code + 2 + skip, sizeof(code) - 2 - skip);
-    run(&t, buf, sizeof(code) - skip);
+    memcpy(code + len, tail, sizeof(tail));
+    run(&t, code, len + sizeof(tail));
     uint16_t sw = t.cpu->fpu.sw;
     tm_free(&t);
     return sw;
@@ -680,13 +679,34 @@ static uint16_t fprem_after(const fx80 *a, fx80 b)
 
 Test(fpu_insn, fprem_without_quotient_keeps_c0_c3)
 {
-    fx80 zero = fx_zero(false), qnan = X(0x7FFF, 0xC000000000000001ull);
+    fx80 v[2] = { fx_zero(false), ONE };
     /* 1 rem 0: invalid; C3 and C0 stay, C2 and C1 are cleared */
-    cr_expect_eq(fprem_after(&zero, ONE), 0x7101);
+    cr_expect_eq(cc_after(v, 2, 0xF8), 0x7101);
     /* a QNaN dividend: no exception, same condition codes */
-    cr_expect_eq(fprem_after(&ONE, qnan), 0x7100);
+    v[0] = ONE;
+    v[1] = X(0x7FFF, 0xC000000000000001ull);
+    cr_expect_eq(cc_after(v, 2, 0xF8), 0x7100);
+    cr_expect_eq(cc_after(v, 2, 0xF5), 0x7100);   /* FPREM1 */
     /* ST1 empty: stack underflow */
-    cr_expect_eq(fprem_after(NULL, ONE), 0x7941);
+    cr_expect_eq(cc_after(v, 1, 0xF8), 0x7941);
+}
+
+Test(fpu_insn, trig_stack_fault_clears_c2)
+{
+    fx80 v[8];
+    for (int i = 0; i < 8; i++) {
+        v[i] = ONE;
+    }
+    /* underflow: ST0 gets the indefinite; FSINCOS and FPTAN push it too */
+    cr_expect_eq(cc_after(v, 0, 0xFE), 0x4141);   /* FSIN */
+    cr_expect_eq(cc_after(v, 0, 0xFF), 0x4141);   /* FCOS */
+    cr_expect_eq(cc_after(v, 0, 0xFB), 0x7941);   /* FSINCOS */
+    cr_expect_eq(cc_after(v, 0, 0xF2), 0x7941);   /* FPTAN */
+    /* overflow (C1 = 1) */
+    cr_expect_eq(cc_after(v, 8, 0xF2), 0x7B41);
+    cr_expect_eq(cc_after(v, 8, 0xFB), 0x7B41);
+    /* FXTRACT leaves C2 alone */
+    cr_expect_eq(cc_after(v, 0, 0xF4), 0x7D41);
 }
 
 /* Run `insn` (a D8/DC memory form addressing [0x3010]) with ST0 = a. */
@@ -715,6 +735,26 @@ Test(fpu_insn, memory_snan_loses_to_qnan)
     fx80 qnan = X(0x7FFF, 0xC000000000000001ull), r;
     cr_expect_eq(mem_op(qnan, &snan, 4, 0xD8, 0x36, &r), 0x3801); /* fdiv dword */
     expect_fx(r, qnan);
+}
+
+Test(fpu_soft, log_exception_priority)
+{
+    fx80 den = X(0x0000, 1);
+    struct fx_ctx c = ctx(FX_RC_NEAREST, FX_PC_64);
+    /* FYL2X: log2(+0) is a zero divide; a denormal y adds no DE */
+    expect_fx(fx_yl2x(&c, fx_zero(false), den), fx_inf(true));
+    cr_expect_eq(c.exc, FX_ZE);
+    /* ... but with x infinite, DE it is */
+    c = ctx(FX_RC_NEAREST, FX_PC_64);
+    expect_fx(fx_yl2x(&c, fx_inf(false), den), fx_inf(false));
+    cr_expect_eq(c.exc, FX_DE);
+    /* FYL2XP1 of -infinity is invalid; again no DE */
+    c = ctx(FX_RC_NEAREST, FX_PC_64);
+    expect_fx(fx_yl2xp1(&c, fx_inf(true), fx_neg(den)), FX_INDEFINITE);
+    cr_expect_eq(c.exc, FX_IE);
+    c = ctx(FX_RC_NEAREST, FX_PC_64);
+    expect_fx(fx_yl2xp1(&c, fx_zero(true), den), fx_zero(true));
+    cr_expect_eq(c.exc, FX_DE);
 }
 
 Test(fpu_insn, memory_denormal_de_priority)

@@ -1,9 +1,9 @@
 #!/bin/sh
 # run.sh KASOU ROMDIR - kasou's machine tests.
 #
-# Boots the project's own ROMs (ROMDIR/demo.bin, cputest.bin, irqtest.bin,
-# resettest.bin)
-# and a few ROMs made here on the fly, and checks the command line's error
+# Boots the project's own ROMs (ROMDIR/demo.bin, cputest.bin, pmtest.bin,
+# irqtest.bin, resettest.bin), SeaBIOS, and a few ROMs made here on the
+# fly, and checks the command line's error
 # handling.  Every run that executes guest code has a -timeout, so a broken
 # CPU fails a case instead of hanging the suite.  Prints "ok - NAME" or
 # "not ok - NAME" per case and ends with "N passed, M failed".
@@ -106,6 +106,16 @@ if grep -q '^cputest: [0-9][0-9]* checks passed$' "$tmp/out" && [ "$status" -eq 
 else
     not_ok "cputest ROM passes all its checks" "exit status $status (expected 1)" \
         "stdout: $(head -c 300 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+fi
+
+# --- the protected-mode system test ROM: rings, gates, tasks, V86
+run -bios "$ROMDIR/pmtest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
+    -no-reboot -timeout 30
+if grep -q '^pmtest: [0-9][0-9]* checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
+    ok "pmtest ROM: $(tail -n 1 "$tmp/out")"
+else
+    not_ok "pmtest ROM passes all its checks" "exit status $status (expected 1)" \
+        "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
 fi
 
 # --- the interrupt test ROM: PIC, PIT, RTC, FERR#/IRQ13, #MF, IDT gates

@@ -213,8 +213,19 @@ int machine_add_debugexit(struct machine *m, uint16_t iobase, uint16_t iosize, c
     return 0;
 }
 
+int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *err,
+                       size_t errlen)
+{
+    if (pc_add_serial(m->pc, index, chr) < 0) {
+        snprintf(err, errlen, "serial port COM%d: cannot create it", index + 1);
+        return -1;
+    }
+    return 0;
+}
+
 static void flush_consoles(struct machine *m)
 {
+    pc_flush_serial(m->pc);
     for (int i = 0; i < m->ndebugcon; i++) {
         debugcon_flush(m->debugcon[i]);
     }
@@ -267,6 +278,7 @@ int machine_run(struct machine *m)
     for (;;) {
         cpu_run(m->cpu, MACHINE_SLICE);
         clock_run_due(&m->clock);
+        pc_poll_serial(m->pc);
         flush_consoles(m);
         if (m->exit_requested) {
             return m->exit_status;

@@ -73,6 +73,9 @@ int machine_add_debugcon(struct machine *m, uint16_t iobase, uint8_t readback, s
                          char *err, size_t errlen);
 int machine_add_debugexit(struct machine *m, uint16_t iobase, uint16_t iosize, char *err,
                           size_t errlen);
+/* COM port `index` (0-3) talking to `chr`; -1 with a message in err[]. */
+int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *err,
+                       size_t errlen);
 /* Run until the guest or a limit ends it; returns the exit status. */
 int machine_run(struct machine *m);
 void machine_free(struct machine *m);

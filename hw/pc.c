@@ -5,6 +5,7 @@
  *   8259A pair  INT -> CPU INTR; INTA cycle -> i8259_ack()
  *   8254 PIT    counter 0 OUT -> IRQ0, counter 2 gate/out on port 0x61
  *   MC146818    IRQ8 (slave input 0); port 0x70 bit 7 masks NMI
+ *   16550A      COM1-COM4 at 3F8h/2F8h/3E8h/2E8h, IRQ 4/3/4/3
  *   x87 FERR#   latched -> IRQ13 (slave input 5); a write to port 0xF0
  *               clears the latch, as the AT's coprocessor logic does
  *   port 0x92   PS/2 system control port A: bit 1 A20, bit 0 fast reset
@@ -25,6 +26,7 @@
 #include "hw/i8254.h"
 #include "hw/i8259.h"
 #include "hw/mc146818.h"
+#include "hw/ns16550.h"
 #include "util/log.h"
 
 #define REFRESH_PERIOD_NS 15085u   /* DRAM refresh request: every 15.085 us */
@@ -192,6 +194,7 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
     }
     pc->cpu = cpu;
     pc->clk = clk;
+    pc->bus = bus;
     struct irq intr = { .set = pc_set_intr, .opaque = pc, .n = 0 };
     pc->pic = i8259_new(bus, intr);
     if (!pc->pic) {
@@ -238,6 +241,37 @@ void pc_reset(struct pc *pc)
     cpu_set_a20(pc->cpu, true);
 }
 
+int pc_add_serial(struct pc *pc, int index, struct chardev *chr)
+{
+    static const uint16_t base[PC_MAX_SERIAL] = { NS16550_COM1, NS16550_COM2, NS16550_COM3,
+                                                  NS16550_COM4 };
+    static const int irqn[PC_MAX_SERIAL] = { 4, 3, 4, 3 };
+    if (index < 0 || index >= PC_MAX_SERIAL || pc->serial[index]) {
+        return -1;
+    }
+    struct irq irq = { .set = i8259_set_irq, .opaque = pc->pic, .n = irqn[index] };
+    pc->serial[index] = ns16550_new(pc->bus, base[index], irq, pc->clk, chr);
+    return pc->serial[index] ? 0 : -1;
+}
+
+void pc_poll_serial(struct pc *pc)
+{
+    for (int i = 0; i < PC_MAX_SERIAL; i++) {
+        if (pc->serial[i]) {
+            ns16550_poll_input(pc->serial[i]);
+        }
+    }
+}
+
+void pc_flush_serial(struct pc *pc)
+{
+    for (int i = 0; i < PC_MAX_SERIAL; i++) {
+        if (pc->serial[i]) {
+            ns16550_flush(pc->serial[i]);
+        }
+    }
+}
+
 /* Whether anything on the chipset can still raise an interrupt. */
 bool pc_can_interrupt(const struct pc *pc)
 {
@@ -248,6 +282,11 @@ void pc_free(struct pc *pc)
 {
     if (!pc) {
         return;
+    }
+    for (int i = 0; i < PC_MAX_SERIAL; i++) {
+        if (pc->serial[i]) {
+            ns16550_free(pc->serial[i]);
+        }
     }
     fw_cfg_free(pc->fw_cfg);
     if (pc->rtc) {

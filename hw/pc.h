@@ -22,6 +22,10 @@ struct cpu;
 struct i8259;
 struct i8254;
 struct mc146818;
+struct ns16550;
+struct chardev;
+
+#define PC_MAX_SERIAL 4
 
 struct pc {
     struct cpu *cpu;
@@ -33,6 +37,8 @@ struct pc {
     struct i440fx nb;      /* 00:00.0 host bridge, PAM shadowing */
     struct piix3 isa;      /* 00:01.0 ISA bridge, PIRQ routing */
     struct fw_cfg *fw_cfg;
+    struct bus *bus;
+    struct ns16550 *serial[PC_MAX_SERIAL];   /* COM1-COM4, or NULL */
     bool ferr_latch;   /* coprocessor error latched onto IRQ13 */
     bool hard_reset;   /* the pending reset restarts the chipset too */
     uint8_t port92;
@@ -46,6 +52,14 @@ struct pc {
  */
 struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t ram_size,
                   const uint8_t *bios_low);
+/*
+ * Add COM port `index` (0-3: 3F8h/IRQ4, 2F8h/IRQ3, 3E8h/IRQ4, 2E8h/IRQ3),
+ * a 16550A talking to `chr`; -1 if the index is taken or out of range.
+ */
+int pc_add_serial(struct pc *pc, int index, struct chardev *chr);
+/* Between CPU slices: feed host input to the UARTs, flush their output. */
+void pc_poll_serial(struct pc *pc);
+void pc_flush_serial(struct pc *pc);
 /* Hard reset of the chipset (not the CPU, not the battery-backed RTC). */
 void pc_reset(struct pc *pc);
 /* Can an interrupt still arrive (a request pending or a timer armed)? */

@@ -2,8 +2,10 @@
 #include "chardev.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int chardev_backend_parse(const char *name)
 {
@@ -31,6 +33,8 @@ struct chardev *chardev_open(enum chardev_backend backend, const char *id, const
     c->backend = backend;
     if (backend == CHARDEV_STDIO) {
         c->f = stdout;
+        c->has_in = true;
+        c->in_fd = STDIN_FILENO;
     } else if (backend == CHARDEV_FILE) {
         c->f = fopen(path, append ? "ab" : "wb");
         if (!c->f) {
@@ -69,6 +73,27 @@ void chardev_flush(struct chardev *c)
     if (c->f && fflush(c->f) != 0) {
         report_failure(c);
     }
+}
+
+size_t chardev_read(struct chardev *c, uint8_t *buf, size_t len)
+{
+    if (!c->has_in || c->in_eof || len == 0) {
+        return 0;
+    }
+    /* Ask first, so that a blocking descriptor (a terminal) never stalls
+     * the emulator. */
+    struct pollfd p = { .fd = c->in_fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) {
+        return 0;
+    }
+    ssize_t n = read(c->in_fd, buf, len);
+    if (n > 0) {
+        return (size_t)n;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        c->in_eof = true;   /* end of input: stop polling */
+    }
+    return 0;
 }
 
 void chardev_close(struct chardev *c)

@@ -1,12 +1,14 @@
 /*
- * chardev.h - character backends that devices write bytes to.
+ * chardev.h - character backends that devices write bytes to and read from.
  *
  * A chardev is created from the command line (-chardev BACKEND,id=ID,...)
  * and looked up by id when a device names it (chardev=ID).  The backends
- * are output-only for now: stdio (the host's standard output), file (a host
- * file, truncated unless append=on, as QEMU does) and null (discards).
+ * are stdio (output to the host's standard output, input from its standard
+ * input), file (output to a host file, truncated unless append=on, as QEMU
+ * does; no input) and null (discards output, no input).
  * Output is buffered; stdio flushes at each newline and whenever the owner
- * calls chardev_flush(), so partial lines still show up promptly.
+ * calls chardev_flush(), so partial lines still show up promptly.  Input is
+ * polled: chardev_read() never blocks.
  */
 #ifndef KASOU_CHARDEV_H
 #define KASOU_CHARDEV_H
@@ -23,6 +25,9 @@ struct chardev {
     enum chardev_backend backend;
     FILE *f;     /* stdout, an opened file, or NULL for null */
     bool failed; /* a host write failed: reported once */
+    bool has_in; /* in_fd is an input descriptor (stdio: the host's stdin) */
+    int in_fd;
+    bool in_eof; /* input reached end of file (or failed): not polled again */
 };
 
 /*
@@ -35,6 +40,12 @@ struct chardev *chardev_open(enum chardev_backend backend, const char *id, const
 int chardev_backend_parse(const char *name);
 void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
 void chardev_flush(struct chardev *c);
+/*
+ * Read up to `len` bytes of input that are already available, without
+ * blocking; returns how many (0 when there is none, or the backend has no
+ * input).  Only stdio has input: the host's standard input.
+ */
+size_t chardev_read(struct chardev *c, uint8_t *buf, size_t len);
 /* Flush and release; stdout itself stays open. */
 void chardev_close(struct chardev *c);
 

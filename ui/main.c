@@ -58,6 +58,13 @@ static int build_machine(struct session *s)
         fprintf(stderr, "kasou: %s\n", err);
         return -1;
     }
+    for (int i = 0; i < s->opts.nserial; i++) {
+        if (machine_add_serial(s->machine, i, find_chardev(s, s->opts.serial[i].chardev), err,
+                               sizeof(err)) < 0) {
+            fprintf(stderr, "kasou: -serial: %s\n", err);
+            return -1;
+        }
+    }
     for (int i = 0; i < s->opts.ndevices; i++) {
         const struct opt_device *d = &s->opts.devices[i];
         int r = d->kind == OPT_DEV_DEBUGCON

@@ -352,6 +352,72 @@ static enum opt_result opt_debugcon(struct options *o, const char *arg)
     return add_device(o, &d);
 }
 
+/*
+ * -serial DEV: the next COM port (COM1 first) talks to DEV: stdio, null,
+ * file:PATH, chardev:ID, or none (the port is left out, as in QEMU).
+ */
+static enum opt_result opt_serial(struct options *o, const char *arg)
+{
+    o->serial_given = true;
+    if (!strcmp(arg, "none")) {
+        return OPT_RUN;
+    }
+    if (o->nserial == OPT_MAX_SERIAL) {
+        return fail("-serial", "%s", "too many serial ports (at most 4)");
+    }
+    struct opt_serial *sp = &o->serial[o->nserial];
+    if (!strncmp(arg, "chardev:", 8) && arg[8] && strlen(arg + 8) < sizeof(sp->chardev)) {
+        strcpy(sp->chardev, arg + 8);
+        o->nserial++;
+        return OPT_RUN;
+    }
+    struct opt_chardev c = { .backend = -1 };
+    snprintf(c.id, sizeof(c.id), "serial%d", o->nserial);
+    if (!strcmp(arg, "stdio")) {
+        c.backend = CHARDEV_STDIO;
+    } else if (!strcmp(arg, "null")) {
+        c.backend = CHARDEV_NULL;
+    } else if (!strncmp(arg, "file:", 5) && arg[5] && strlen(arg + 5) < sizeof(c.path)) {
+        c.backend = CHARDEV_FILE;
+        strcpy(c.path, arg + 5);
+    } else {
+        return fail("-serial",
+                    "unsupported character device '%s' "
+                    "(kasou has: stdio, null, file:PATH, chardev:ID, none)",
+                    arg);
+    }
+    if (add_chardev(o, "-serial", &c) == OPT_ERROR) {
+        return OPT_ERROR;
+    }
+    strcpy(sp->chardev, c.id);
+    o->nserial++;
+    return OPT_RUN;
+}
+
+/*
+ * As in QEMU, -nographic without -serial puts COM1 on the terminal; when
+ * another device already writes to stdio, COM1 is left unconnected.
+ */
+static void default_serial(struct options *o)
+{
+    if (o->serial_given || !o->nographic) {
+        return;
+    }
+    struct opt_chardev c = { .id = "serial0", .backend = CHARDEV_NULL };
+    if (count_stdio(o) == 0) {
+        c.backend = CHARDEV_STDIO;
+    }
+    for (int i = 0; i < o->nchardevs; i++) {
+        if (!strcmp(o->chardevs[i].id, c.id)) {
+            return;   /* the user took the name: leave COM1 out */
+        }
+    }
+    if (add_chardev(o, "-nographic", &c) == OPT_RUN) {
+        strcpy(o->serial[0].chardev, c.id);
+        o->nserial = 1;
+    }
+}
+
 static void device_help(void)
 {
     printf("Devices (-device DRIVER,prop=value,...):\n"
@@ -524,7 +590,7 @@ void options_usage(void)
            "  -no-reboot          exit instead of resetting on a guest reset\n"
            "  -timeout SECONDS    stop the guest after SECONDS, exit status 124\n"
            "Display:\n"
-           "  -nographic          no display window\n"
+           "  -nographic          no display window; COM1 on the terminal unless -serial\n"
            "  -display none       no display (sdl arrives with the PC platform)\n"
            "Devices and character backends:\n"
            "  -chardev stdio,id=ID | file,id=ID,path=PATH[,append=on] | null,id=ID\n"
@@ -532,6 +598,8 @@ void options_usage(void)
            "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
            "                      a guest write of V exits with status (V<<1)|1\n"
            "  -debugcon DEV       debug console at port 0xe9: stdio, null, file:PATH, none\n"
+           "  -serial DEV         the next COM port (16550A; COM1 first): stdio, null,\n"
+           "                      file:PATH, chardev:ID, none\n"
            "  -device help        list the devices\n"
            "Debugging:\n"
            "  -d CHANNELS         log channels, comma-separated (-d help lists them)\n"
@@ -569,6 +637,7 @@ static const struct opt_def {
     { "chardev", true, opt_chardev },
     { "device", true, opt_device },
     { "debugcon", true, opt_debugcon },
+    { "serial", true, opt_serial },
     { "d", true, opt_d },
     { "D", true, opt_D },
     { "accel", true, opt_accel },
@@ -605,9 +674,27 @@ static void resolve_bios(struct options *o)
     }
 }
 
-/* Every chardev=ID a device names must exist. */
+static bool have_chardev(const struct options *o, const char *id)
+{
+    for (int j = 0; j < o->nchardevs; j++) {
+        if (!strcmp(o->chardevs[j].id, id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every chardev=ID a device or -serial names must exist. */
 static enum opt_result check_refs(const struct options *o)
 {
+    for (int i = 0; i < o->nserial; i++) {
+        if (!have_chardev(o, o->serial[i].chardev)) {
+            return fail("-serial",
+                        "chardev '%s' not found "
+                        "(define it with -chardev ...,id=ID)",
+                        o->serial[i].chardev);
+        }
+    }
     for (int i = 0; i < o->ndevices; i++) {
         const struct opt_device *d = &o->devices[i];
         bool found = d->kind != OPT_DEV_DEBUGCON;
@@ -653,5 +740,6 @@ enum opt_result options_parse(struct options *o, int argc, char **argv)
         }
     }
     resolve_bios(o);
+    default_serial(o);
     return check_refs(o);
 }

@@ -2,8 +2,8 @@
  * options.h - kasou's command line, parsed into a plain struct.
  *
  * Option names and value syntax follow QEMU where QEMU has the option
- * (-bios, -m, -nographic, -display, -chardev, -device, -debugcon, -d, -D,
- * -accel, -no-reboot); -timeout is kasou's own.  Options may be spelled
+ * (-bios, -m, -nographic, -display, -chardev, -device, -debugcon, -serial,
+ * -d, -D, -accel, -no-reboot); -timeout is kasou's own.  Options may be spelled
  * with one dash or two.  Numbers accept 0x hex as QEMU does; "a,b=c"
  * lists use ",," for a literal comma.  Nothing is opened or created here:
  * ui/main.c turns the struct into chardevs and a machine.
@@ -39,6 +39,13 @@ struct opt_device {
     char chardev[OPT_ID_MAX]; /* isa-debugcon */
 };
 
+#define OPT_MAX_SERIAL 4    /* COM1-COM4 */
+
+/* One -serial: the chardev (by id) the next COM port talks to. */
+struct opt_serial {
+    char chardev[OPT_ID_MAX];  /* empty: the port exists, unconnected */
+};
+
 enum opt_display { OPT_DISPLAY_DEFAULT, OPT_DISPLAY_NONE };
 
 struct options {
@@ -54,6 +61,9 @@ struct options {
     int nchardevs;
     struct opt_device devices[OPT_MAX_DEVICES];
     int ndevices;
+    struct opt_serial serial[OPT_MAX_SERIAL];
+    int nserial;
+    bool serial_given;    /* any -serial, even none: no -nographic default */
 };
 
 enum opt_result {

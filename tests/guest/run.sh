@@ -154,6 +154,31 @@ else
         "log: $(tail -n 5 "$tmp/seabios.log" 2>/dev/null)" "stderr: $(head -n 3 "$tmp/err")"
 fi
 
+# --- SeaBIOS on COM1: with -nographic its serial console reaches the
+# terminal (stdout), as in QEMU; -serial file:PATH sends it to a file
+run -nographic -timeout 4
+if [ "$status" -eq 124 ] && grep -q 'SeaBIOS (version' "$tmp/out" &&
+    grep -q 'No bootable devic' "$tmp/out"; then
+    ok "-nographic: SeaBIOS's serial console on stdout (COM1, 16550A)"
+else
+    not_ok "-nographic: SeaBIOS's serial console on stdout" "exit status $status" \
+        "stdout: $(head -c 300 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+fi
+run -nographic -serial "file:$tmp/com1.txt" -timeout 4
+if [ "$status" -eq 124 ] && grep -q 'SeaBIOS (version' "$tmp/com1.txt" && [ ! -s "$tmp/out" ]; then
+    ok "-serial file:PATH: COM1 output in the file, nothing on stdout"
+else
+    not_ok "-serial file:PATH: COM1 output in the file" "exit status $status" \
+        "file: $(head -c 200 "$tmp/com1.txt" 2>/dev/null)" "stdout: $(head -c 200 "$tmp/out")"
+fi
+run -serial bogus
+if [ "$status" -eq 1 ] && grep -q "unsupported character device 'bogus'" "$tmp/err"; then
+    ok "-serial with an unknown backend is refused"
+else
+    not_ok "-serial with an unknown backend is refused" "exit status $status" \
+        "stderr: $(head -n 3 "$tmp/err")"
+fi
+
 # --- ROMs made here: HLT everywhere, and "jmp $" everywhere
 rom "$tmp/hlt.bin" '\364\364'
 rom "$tmp/loop.bin" '\353\376'

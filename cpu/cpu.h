@@ -144,6 +144,9 @@ struct tlb_entry {
 };
 #define TLB_INVALID 0x1u   /* tag bit: entry unusable */
 
+/* Lines of the interpreter's decoded-instruction cache (a power of two). */
+#define ICACHE_LINES 4096u
+
 /* x87 FPU state */
 struct fpu {
     uint64_t mant[8];  /* physical registers R0-R7, 80-bit: mant + sexp */
@@ -224,6 +227,21 @@ struct cpu {
     /* per-instruction scratch used by the interpreter */
     uint32_t ea;          /* effective offset of the ModRM memory operand */
     uint8_t rep_active;
+
+    /*
+     * Decoded-instruction cache of the interpreter (cpu/interp.c), keyed
+     * by the host address of the instruction's first byte.  A line holds
+     * the bytes it was decoded from and is used only while guest memory
+     * still holds those bytes, so writes (self-modifying code, aliases,
+     * DMA) need no invalidation.  `insn` is a struct insn, copied in/out.
+     */
+    struct icache_line {
+        uintptr_t key;          /* 2 * host address + 32-bit code; 0: empty */
+        uint64_t bytes[2];      /* instruction bytes, zero beyond len */
+        uint64_t mask[2];       /* 0xFF in each byte below len */
+        uint8_t len;
+        _Alignas(8) unsigned char insn[48];
+    } icache[ICACHE_LINES];
 };
 
 /* --- life cycle (cpu/cpu.c) --- */

@@ -142,38 +142,60 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t val, uint32_t mask)
     cpu->cc_op = CC_EAGER;
 }
 
+/* ZF, SF and OF alone, from the lazy record or EFLAGS (as lazy_flags). */
+static bool cond_zf(const struct cpu *cpu)
+{
+    if (cpu->cc_op == CC_EAGER) {
+        return cpu->eflags & F_ZF;
+    }
+    return (cpu->cc_res & size_mask(cpu->cc_size)) == 0;
+}
+
+static bool cond_sf(const struct cpu *cpu)
+{
+    if (cpu->cc_op == CC_EAGER) {
+        return cpu->eflags & F_SF;
+    }
+    return cpu->cc_res & top_bit(cpu->cc_size);
+}
+
+static bool cond_of(const struct cpu *cpu)
+{
+    return cpu->cc_op == CC_EAGER ? (cpu->eflags & F_OF) : lazy_of(cpu);
+}
+
+/*
+ * A Jcc/SETcc/CMOVcc condition: only the flags it tests are computed,
+ * each by the same formula cpu_get_eflags would use.
+ */
 bool cpu_cond(struct cpu *cpu, int cc)
 {
     bool r;
     switch (cc >> 1) {
     case 0: /* O */
-        r = cpu->cc_op == CC_EAGER ? (cpu->eflags & F_OF) : lazy_of(cpu);
+        r = cond_of(cpu);
         break;
     case 1: /* B */
         r = cpu_cf(cpu);
         break;
     case 2: /* Z */
-        r = cpu_get_eflags(cpu) & F_ZF;
+        r = cond_zf(cpu);
         break;
     case 3: /* BE */
-        r = cpu_get_eflags(cpu) & (F_CF | F_ZF);
+        r = cond_zf(cpu) || cpu_cf(cpu);
         break;
     case 4: /* S */
-        r = cpu_get_eflags(cpu) & F_SF;
+        r = cond_sf(cpu);
         break;
     case 5: /* P */
         r = cpu_get_eflags(cpu) & F_PF;
         break;
-    case 6: { /* L: SF != OF */
-        uint32_t f = cpu_get_eflags(cpu);
-        r = !(f & F_SF) != !(f & F_OF);
+    case 6: /* L: SF != OF */
+        r = cond_sf(cpu) != cond_of(cpu);
         break;
-    }
-    default: { /* LE: ZF or SF != OF */
-        uint32_t f = cpu_get_eflags(cpu);
-        r = (f & F_ZF) || (!(f & F_SF) != !(f & F_OF));
+    default: /* LE: ZF or SF != OF */
+        r = cond_zf(cpu) || (cond_sf(cpu) != cond_of(cpu));
         break;
-    }
     }
     return (cc & 1) ? !r : r;
 }

@@ -16,6 +16,8 @@
  * the single-step trap does.  With nothing armed the per-instruction cost
  * is one test of dbg_armed | RF.
  */
+#include <string.h>
+
 #include "hw/bus.h"
 #include "insn.h"
 #include "mem.h"
@@ -48,6 +50,10 @@ static void deliver_fault(struct cpu *cpu)
 /* Interrupts and traps due before the next instruction; true if one ran. */
 static bool take_events(struct cpu *cpu)
 {
+    /* usually nothing is pending: one test instead of four */
+    if (!(cpu->trap_after | cpu->inhibit_irq | cpu->nmi_pending | cpu->intr_line)) {
+        return false;
+    }
     if (cpu->trap_after) {
         cpu->trap_after = false;
         cpu->dr[6] |= cpu->dr6_pending;
@@ -116,13 +122,80 @@ static void debug_before(struct cpu *cpu)
     cpu->eflags &= ~F_RF;
 }
 
+_Static_assert(sizeof(struct insn) <= sizeof(((struct icache_line *)0)->insn),
+               "struct insn must fit an icache line");
+
+static inline struct icache_line *icache_line_of(struct cpu *cpu, uintptr_t host)
+{
+    return &cpu->icache[(host ^ (host >> 12)) & (ICACHE_LINES - 1)];
+}
+
+/*
+ * Decode the instruction at CS:EIP, from the decoded-instruction cache
+ * when possible.  A line is used only if the fetch would succeed without
+ * a fault exactly as the decoder's byte fetches would: the page is in the
+ * fetch TLB for the current privilege, the instruction lies inside one
+ * page and inside the CS limit without wrapping, and memory still holds
+ * the same bytes.  Anything else takes the decoder (which faults as a
+ * fetch does) and then fills a line if the instruction qualifies.
+ */
+static void fetch_decode(struct cpu *cpu, struct insn *in)
+{
+    const struct seg *cs = &cpu->seg[S_CS];
+    bool code32 = cpu_code32(cpu);
+    uint32_t off = code32 ? cpu->eip : (cpu->eip & 0xFFFF);
+    /* the last offset a fetch may use without #GP or a 16-bit wrap */
+    uint32_t lim = code32 || cs->limit < 0xFFFF ? cs->limit : 0xFFFF;
+    uint32_t lin = cs->base + off;
+    uintptr_t size32 = code32 && !cpu_v86(cpu);
+    unsigned acc = ACC_X | cpu_acc_user(cpu);
+    struct tlb_entry *te = tlb_hit(cpu, lin, 1, acc, TLB_EXEC);
+    if (te) {
+        const uint8_t *host = (const uint8_t *)(te->addend + lin);
+        struct icache_line *l = icache_line_of(cpu, (uintptr_t)host);
+        uint32_t last = off + l->len - 1u;
+        if (l->key == 2 * (uintptr_t)host + size32 && last >= off && last <= lim) {
+            if ((lin & 0xFFF) <= 4096u - 16) {
+                /* two wide loads, still inside the host page */
+                uint64_t w[2];
+                memcpy(w, host, 16);
+                if ((((w[0] ^ l->bytes[0]) & l->mask[0]) |
+                     ((w[1] ^ l->bytes[1]) & l->mask[1])) == 0) {
+                    memcpy(in, l->insn, sizeof(*in));
+                    return;
+                }
+            } else if ((lin & 0xFFF) + l->len <= 4096u &&
+                       memcmp(host, l->bytes, l->len) == 0) {
+                memcpy(in, l->insn, sizeof(*in));
+                return;
+            }
+        }
+    }
+    cpu_decode(cpu, in);
+    /* the decode's fetches filled the fetch TLB if the page is plain memory */
+    te = tlb_hit(cpu, lin, in->len, acc, TLB_EXEC);
+    uint32_t last = off + in->len - 1u;
+    if (te && last >= off && last <= lim) {
+        const uint8_t *host = (const uint8_t *)(te->addend + lin);
+        struct icache_line *l = icache_line_of(cpu, (uintptr_t)host);
+        uint8_t b[16] = { 0 }, m[16] = { 0 };
+        memcpy(b, host, in->len);
+        memset(m, 0xFF, in->len);
+        memcpy(l->bytes, b, sizeof(b));
+        memcpy(l->mask, m, sizeof(m));
+        l->key = 2 * (uintptr_t)host + size32;
+        l->len = in->len;
+        memcpy(l->insn, in, sizeof(*in));
+    }
+}
+
 static void exec_one(struct cpu *cpu)
 {
     struct insn in;
     if (cpu->dbg_armed || (cpu->eflags & F_RF)) {
         debug_before(cpu);
     }
-    cpu_decode(cpu, &in);
+    fetch_decode(cpu, &in);
     if (log_on(LOG_EXEC)) {
         trace(cpu, &in);
     }
@@ -147,7 +220,8 @@ static void exec_one(struct cpu *cpu)
 uint64_t cpu_run(struct cpu *cpu, uint64_t max)
 {
     uint64_t start = cpu->icount;
-    volatile uint64_t limit = start + max;
+    /* not modified after setjmp, so it needs no volatile */
+    const uint64_t limit = start + max;
     volatile uint64_t delivered = 0;
     cpu->jmp_valid = true;
     if (setjmp(cpu->jmp)) {

@@ -36,7 +36,7 @@ static bool limit_ok(const struct seg *s, uint32_t off, int size)
     return last <= s->limit && last >= off;
 }
 
-uint32_t cpu_seg_check(struct cpu *cpu, int seg, uint32_t off, int size, bool write)
+uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, int size, bool write)
 {
     const struct seg *s = &cpu->seg[seg];
     if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & F_VM)) {
@@ -57,6 +57,10 @@ void cpu_check_write(struct cpu *cpu, int seg, uint32_t off, int size)
     uint32_t lin = cpu_seg_check(cpu, seg, off, size, true);
     if (cpu->cr0 & CR0_PG) {
         unsigned acc = ACC_W | cpu_acc_user(cpu);
+        if (tlb_hit(cpu, lin, size, acc, TLB_WRITE)) {
+            /* a write entry exists only for a writable, dirty page */
+            return;
+        }
         mmu_translate(cpu, lin, acc);
         if ((lin & 0xFFF) > 4096u - (unsigned)size) {
             mmu_translate(cpu, lin + (uint32_t)size - 1, acc);

@@ -28,8 +28,25 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc);
 void mmu_flush(struct cpu *cpu, bool keep_global);
 void mmu_invlpg(struct cpu *cpu, uint32_t lin);
 
+/* Whole-word copies where the host is little-endian, as guest memory is. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MEM_HOST_LE 1
+#else
+#define MEM_HOST_LE 0
+#endif
+
 static inline uint32_t ld_le(const uint8_t *p, int size)
 {
+    if (MEM_HOST_LE && size == 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        return w;
+    }
+    if (MEM_HOST_LE && size == 2) {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        return h;
+    }
     uint32_t v = p[0];
     if (size > 1) {
         v |= (uint32_t)p[1] << 8;
@@ -42,6 +59,15 @@ static inline uint32_t ld_le(const uint8_t *p, int size)
 
 static inline void st_le(uint8_t *p, uint32_t v, int size)
 {
+    if (MEM_HOST_LE && size == 4) {
+        memcpy(p, &v, 4);
+        return;
+    }
+    if (MEM_HOST_LE && size == 2) {
+        uint16_t h = (uint16_t)v;
+        memcpy(p, &h, 2);
+        return;
+    }
     p[0] = (uint8_t)v;
     if (size > 1) {
         p[1] = (uint8_t)(v >> 8);
@@ -88,8 +114,29 @@ static inline unsigned cpu_acc_user(const struct cpu *cpu)
 }
 
 /* --- segmented layer (cpu/mem.c) --- */
-/* Check a data access of `size` bytes at seg:off; returns the linear address. */
-uint32_t cpu_seg_check(struct cpu *cpu, int seg, uint32_t off, int size, bool write);
+/* The full check of cpu_seg_check (cpu/mem.c). */
+uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, int size, bool write);
+
+/*
+ * Check a data access of `size` bytes at seg:off; returns the linear
+ * address.  Inline, the common case: a present code/data segment whose
+ * type allows the access (in any mode), not expand-down, and the bytes
+ * within the limit.  Everything else, faults included, is decided by
+ * cpu_seg_check_slow.
+ */
+static inline uint32_t cpu_seg_check(struct cpu *cpu, int seg, uint32_t off, int size,
+                                     bool write)
+{
+    const struct seg *s = &cpu->seg[seg];
+    unsigned type = AR_TYPE(s->ar);
+    unsigned ok = write ? 0x00CCu : 0xCCFFu;   /* as mem.c's SEG_WRITABLE/READABLE */
+    uint32_t last = off + (uint32_t)size - 1;
+    if ((s->ar & (AR_P | AR_S)) == (AR_P | AR_S) && ((ok >> type) & 1) &&
+        (type & 0xC) != 0x4 && last >= off && last <= s->limit) {
+        return s->base + off;
+    }
+    return cpu_seg_check_slow(cpu, seg, off, size, write);
+}
 
 static inline uint32_t cpu_rd(struct cpu *cpu, int seg, uint32_t off, int size)
 {

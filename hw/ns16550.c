@@ -17,10 +17,14 @@
  * FIFO for four character times with no push or pop.
  *
  * Transmit timing: a byte moves from the THR/TX FIFO to the shift register
- * at once when the transmitter is idle, then takes (1 + data + parity +
- * stop) bits * divisor * 16 / 1.8432 MHz of virtual time; only when its
- * stop bits end does it reach the backend (or, in loopback, the RX FIFO).
- * So LSR.THRE and TEMT read as on the chip for a guest that polls them.
+ * at once when the transmitter is idle.  Paced (ns16550_set_paced), it
+ * then takes (1 + data + parity + stop) bits * divisor * 16 / 1.8432 MHz
+ * of virtual time, and only when its stop bits end does it reach the
+ * backend (or, in loopback, the RX FIFO), so LSR.THRE and TEMT read as on
+ * the chip for a guest that polls them.  Unpaced (the default) the line
+ * is infinitely fast: consoles at 9600 baud cost the guest nothing, and
+ * firmware that yields while it waits for TEMT (SeaBIOS's serial console
+ * re-enters its output path from the timer interrupt then) never waits.
  * A guest that writes into a full TX FIFO would lose a byte on the chip;
  * here the byte in the shift register is finished early instead, so no
  * output is ever lost.  Due events are also processed on every register
@@ -205,7 +209,7 @@ static void tx_load(struct ns16550 *u, uint64_t start)
 {
     u->tsr = fifo_pop(&u->tx);
     u->tsr_busy = true;
-    u->tsr_end = start + ns16550_char_ns(u);
+    u->tsr_end = start + (u->line_paced ? ns16550_char_ns(u) : 0);
     if (u->tx.count == 0) {
         u->thre_pending = true;     /* the THR has just emptied */
     }
@@ -510,6 +514,11 @@ struct ns16550 *ns16550_new(struct bus *bus, uint16_t iobase, struct irq irq,
         return NULL;
     }
     return u;
+}
+
+void ns16550_set_paced(struct ns16550 *u, bool paced)
+{
+    u->line_paced = paced;
 }
 
 void ns16550_free(struct ns16550 *u)

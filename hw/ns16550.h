@@ -65,6 +65,7 @@ struct ns16550 {
     bool thre_pending;          /* THRE interrupt not yet acknowledged */
     bool timeout_pending;       /* character timeout interrupt */
     bool irq_level;
+    bool line_paced;            /* transmit at the baud rate (else at once) */
 };
 
 /*
@@ -75,6 +76,12 @@ struct ns16550 *ns16550_new(struct bus *bus, uint16_t iobase, struct irq irq,
                             struct clock *clk, struct chardev *chr);
 /* Send any bytes still in the transmitter to the backend, then release.
  * Leaves the bus alone (free the bus after, or do not use it again). */
+/*
+ * Pace transmission at the programmed baud rate (off by default: a byte
+ * then leaves as soon as it is written, as in other emulators, so a
+ * 9600-baud console does not slow a guest down to 1 KB/s).
+ */
+void ns16550_set_paced(struct ns16550 *u, bool paced);
 void ns16550_free(struct ns16550 *uart);
 
 /* Push buffered output to the host (stdio flushes only at newlines). */

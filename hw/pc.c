@@ -5,6 +5,8 @@
  *   8259A pair  INT -> CPU INTR; INTA cycle -> i8259_ack()
  *   8254 PIT    counter 0 OUT -> IRQ0, counter 2 gate/out on port 0x61
  *   MC146818    IRQ8 (slave input 0); port 0x70 bit 7 masks NMI
+ *   8042        ports 60h/64h; keyboard IRQ1, mouse IRQ12; its output port
+ *               drives A20 (ORed with port 92h's) and pulses INIT#
  *   16550A      COM1-COM4 at 3F8h/2F8h/3E8h/2E8h, IRQ 4/3/4/3
  *   x87 FERR#   latched -> IRQ13 (slave input 5); a write to port 0xF0
  *               clears the latch, as the AT's coprocessor logic does
@@ -23,6 +25,7 @@
 
 #include "cpu/cpu.h"
 #include "hw/bus.h"
+#include "hw/i8042.h"
 #include "hw/i8254.h"
 #include "hw/i8259.h"
 #include "hw/mc146818.h"
@@ -78,6 +81,28 @@ static const struct io_ops coproc_ops = {
     .read = coproc_read, .write = coproc_write, .sizes = 1,
 };
 
+/* A20M# follows the OR of port 92h bit 1 and the 8042's output port bit 1. */
+static void pc_update_a20(struct pc *pc)
+{
+    bool on = (pc->port92 & 0x02) || (pc->kbc && i8042_a20(pc->kbc));
+    cpu_set_a20(pc->cpu, on);
+}
+
+static void kbc_a20(void *opaque, bool on)
+{
+    pc_update_a20(opaque);
+}
+
+/* The 8042's reset line: the PIIX3 turns it into INIT#. */
+static void kbc_reset(void *opaque)
+{
+    struct pc *pc = opaque;
+    log_ch(LOG_CPU, "8042: reset pulse (INIT)");
+    pc->cpu->reset_request = true;
+}
+
+static const struct i8042_hooks kbc_hooks = { .a20 = kbc_a20, .reset = kbc_reset };
+
 static uint32_t port92_read(void *opaque, uint32_t off, int size)
 {
     struct pc *pc = opaque;
@@ -88,7 +113,7 @@ static void port92_write(void *opaque, uint32_t off, uint32_t val, int size)
 {
     struct pc *pc = opaque;
     pc->port92 = (uint8_t)(val & 0x02);
-    cpu_set_a20(pc->cpu, (val & 0x02) != 0);
+    pc_update_a20(pc);
     if (val & 0x01) {
         /* the PIIX3 turns a fast reset into INIT#: the CPU only */
         log_ch(LOG_CPU, "port 0x92: fast reset (INIT)");
@@ -204,8 +229,11 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
     struct irq irq0 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 0 };
     struct irq irq8 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 8 };
     pc->pit = i8254_new(bus, clk, irq0);
+    struct irq irq1 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 1 };
+    struct irq irq12 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 12 };
+    pc->kbc = i8042_new(bus, irq1, irq12, &kbc_hooks, pc);
     pc->rtc = mc146818_new(bus, clk, irq8, MC146818_HOST_TIME);
-    if (!pc->pit || !pc->rtc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
+    if (!pc->pit || !pc->rtc || !pc->kbc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
         bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
         bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0 ||
         pc_pci_init(pc, bus, ram_size, bios_low) < 0 || pc_fw_cfg_init(pc, bus, ram_size) < 0) {
@@ -238,7 +266,8 @@ void pc_reset(struct pc *pc)
     pc->hard_reset = false;
     pc->port61 = 0;
     pc->port92 = 0x02;
-    cpu_set_a20(pc->cpu, true);
+    i8042_reset(pc->kbc);
+    pc_update_a20(pc);
 }
 
 int pc_add_serial(struct pc *pc, int index, struct chardev *chr)
@@ -289,6 +318,9 @@ void pc_free(struct pc *pc)
         }
     }
     fw_cfg_free(pc->fw_cfg);
+    if (pc->kbc) {
+        i8042_free(pc->kbc);
+    }
     if (pc->rtc) {
         mc146818_free(pc->rtc);
     }

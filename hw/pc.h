@@ -2,6 +2,7 @@
  * pc.h - the PC/AT core logic: the 8259A pair, the 8254 PIT, the MC146818
  * RTC/CMOS, the coprocessor error latch (FERR# -> IRQ13, cleared at port
  * 0xF0) and system control ports A (0x92: A20, fast reset) and B (0x61),
+ * the 8042 keyboard controller with a PS/2 keyboard and mouse,
  * wired to one CPU and the virtual clock; the PCI bus with the i440FX host
  * bridge and the PIIX3 ISA bridge; fw_cfg for the firmware.
  */
@@ -23,6 +24,7 @@ struct i8259;
 struct i8254;
 struct mc146818;
 struct ns16550;
+struct i8042;
 struct chardev;
 
 #define PC_MAX_SERIAL 4
@@ -39,6 +41,7 @@ struct pc {
     struct fw_cfg *fw_cfg;
     struct bus *bus;
     struct ns16550 *serial[PC_MAX_SERIAL];   /* COM1-COM4, or NULL */
+    struct i8042 *kbc;     /* keyboard controller, PS/2 keyboard and mouse */
     bool ferr_latch;   /* coprocessor error latched onto IRQ13 */
     bool hard_reset;   /* the pending reset restarts the chipset too */
     uint8_t port92;

@@ -140,13 +140,15 @@ fi
 
 # --- SeaBIOS (the default firmware, from the seabios package): its POST
 # (real and 32-bit protected mode, PCI enumeration through the i440FX and
-# PIIX3, fw_cfg, CMOS, PIT calibration) runs to the boot attempt.  Its log
+# PIIX3, fw_cfg, CMOS, PIT calibration, the 8042 and its PS/2 keyboard)
+# runs to the boot attempt.  Its log
 # goes to port 0x402.
 run -nographic -chardev "file,id=sb,path=$tmp/seabios.log" \
     -device isa-debugcon,chardev=sb,iobase=0x402 -timeout 4
 if [ "$status" -eq 124 ] && grep -q '^SeaBIOS (version' "$tmp/seabios.log" &&
     grep -q '^Found 2 PCI devices' "$tmp/seabios.log" &&
     grep -q '^RamSize: 0x08000000' "$tmp/seabios.log" &&
+    grep -q '^PS2 keyboard initialized' "$tmp/seabios.log" &&
     grep -q '^No bootable device' "$tmp/seabios.log"; then
     ok "SeaBIOS runs its POST to the boot attempt ($(grep -c . "$tmp/seabios.log") log lines)"
 else

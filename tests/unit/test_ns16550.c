@@ -54,6 +54,7 @@ static void setup(void)
     bus = bus_new(4096);
     uart = ns16550_new(bus, BASE, (struct irq){ record_irq4, NULL, 4 }, &clk, chr);
     cr_assert_not_null(uart);
+    ns16550_set_paced(uart, true);   /* the timing tests need the line rate */
 }
 
 static void teardown(void)
@@ -166,6 +167,16 @@ Test(uart, transmit_reaches_backend_after_char_time)
     advance_to(CHAR_9600);
     cr_assert_eq(in(LSR), 0x60);
     cr_assert_str_eq(captured(), "h");
+}
+
+Test(uart, unpaced_line_sends_at_once)
+{
+    ns16550_set_paced(uart, false);
+    set_divisor(12, 0x03);
+    out(THR, 'h');
+    out(THR, 'i');
+    cr_assert_eq(in(LSR), 0x60, "no time passed, yet the transmitter is empty");
+    cr_assert_str_eq(captured(), "hi");
 }
 
 Test(uart, thr_full_until_shifter_frees)

@@ -206,7 +206,9 @@ struct cpu {
     bool intr_line;       /* INTR pin level */
     bool nmi_pending;
     bool nmi_blocked;
-    uint8_t inhibit_irq;  /* 1 after STI / MOV SS / POP SS: one insn window */
+    uint8_t inhibit_irq;  /* one-instruction shadow: INHIBIT_STI after STI
+                             (interrupts), INHIBIT_MOV_SS after a load of
+                             SS by MOV or POP (interrupts and debug traps) */
     bool trap_after;      /* single-step trap due after this instruction */
     bool soft_int_taken;  /* INT n/INT3/INTO/INT1 delivered: no single-step
                              trap after it (TF is reloaded by IRET) */
@@ -243,6 +245,8 @@ struct cpu {
         _Alignas(8) unsigned char insn[48];
     } icache[ICACHE_LINES];
 };
+
+enum { INHIBIT_STI = 1, INHIBIT_MOV_SS = 2 };
 
 /* --- life cycle (cpu/cpu.c) --- */
 void cpu_init(struct cpu *cpu, struct bus *bus);

@@ -209,7 +209,10 @@ static void exec_one(struct cpu *cpu)
     in.op->fn(cpu, &in);
     cpu->eip = cpu->next_eip;
     cpu->icount++;
-    if (tf && !cpu->soft_int_taken) {
+    if (cpu->inhibit_irq == INHIBIT_MOV_SS) {
+        /* MOV SS / POP SS hold single-step and data-breakpoint traps until
+         * after the next instruction (SDM vol.3 6.8.3): it reports them */
+    } else if (tf && !cpu->soft_int_taken) {
         cpu->trap_after = true;
         cpu->dr6_pending |= DR6_BS;
     } else if (cpu->dr6_pending) {

@@ -92,7 +92,7 @@ void op_pop_sreg(struct cpu *cpu, const struct insn *in)
     cpu_load_seg(cpu, s, sel);
     set_sp(cpu, sp + (uint32_t)in->opsize / 8);
     if (s == S_SS) {
-        cpu->inhibit_irq = 1;
+        cpu->inhibit_irq = INHIBIT_MOV_SS;
     }
 }
 

@@ -409,7 +409,7 @@ void op_sti(struct cpu *cpu, const struct insn *in)
     if (!(cpu->eflags & F_IF)) {
         /* interrupts are recognised only after the next instruction */
         cpu->eflags |= F_IF;
-        cpu->inhibit_irq = 1;
+        cpu->inhibit_irq = INHIBIT_STI;
     }
 }
 

@@ -155,7 +155,7 @@ void cpu_load_seg(struct cpu *cpu, int sreg, uint16_t sel)
     if (cpu_real(cpu) || cpu_v86(cpu)) {
         cpu_load_seg_real(cpu, sreg, sel);
         if (sreg == S_SS) {
-            cpu->inhibit_irq = 1;
+            cpu->inhibit_irq = INHIBIT_MOV_SS;
         }
         return;
     }
@@ -165,7 +165,7 @@ void cpu_load_seg(struct cpu *cpu, int sreg, uint16_t sel)
     }
     cpu_load_seg_checked(cpu, sreg, sel, EX_GP, 0);
     if (sreg == S_SS) {
-        cpu->inhibit_irq = 1;
+        cpu->inhibit_irq = INHIBIT_MOV_SS;
     }
 }
 

@@ -212,3 +212,47 @@ Test(sreg, mov_ss_inhibits_interrupts)
     cr_expect(t.cpu->inhibit_irq);
     tm_free(&t);
 }
+
+/*
+ * Single-stepping MOV SS: the trap comes after the instruction that
+ * follows it, both executed as one step (SDM vol.3 6.8.3); an ordinary
+ * instruction traps right after itself.
+ */
+Test(ctrl, single_step_over_mov_ss)
+{
+    struct tm t = tm_new();
+    tm_ivt_hlt(&t, EX_DB, 0x2000);
+    const uint8_t code[] = { 0x8E, 0xD0,         /* 1000 mov ss,ax */
+                             0xBB, 0x01, 0x00,   /* 1002 mov bx,1 */
+                             0xB9, 0x02, 0x00 }; /* 1005 mov cx,2 */
+    t.cpu->r[R_EAX] = 0;
+    t.cpu->r[R_EBX] = 0;
+    t.cpu->r[R_ECX] = 0;
+    cpu_set_eflags(t.cpu, F_TF, F_TF);
+    tm_run(&t, code, sizeof(code), 10);  /* stops at the handler's HLT */
+    cr_expect(t.cpu->halted);
+    cr_expect_eq(t.cpu->eip, 0x2001, "in the #DB handler");
+    cr_expect_eq(t.cpu->r[R_EBX], 1, "MOV BX ran before the trap");
+    cr_expect_eq(t.cpu->r[R_ECX], 0, "MOV CX did not");
+    cr_expect_eq(tm_get(&t, 0x8000 - 6, 2), 0x1005, "trap reports the next IP");
+    cr_expect(t.cpu->dr[6] & DR6_BS);
+    tm_free(&t);
+}
+
+Test(ctrl, single_step_traps_after_each_instruction)
+{
+    struct tm t = tm_new();
+    tm_ivt_hlt(&t, EX_DB, 0x2000);
+    const uint8_t code[] = { 0xBB, 0x01, 0x00,   /* 1000 mov bx,1 */
+                             0xB9, 0x02, 0x00 }; /* 1003 mov cx,2 */
+    t.cpu->r[R_EBX] = 0;
+    t.cpu->r[R_ECX] = 0;
+    cpu_set_eflags(t.cpu, F_TF, F_TF);
+    tm_run(&t, code, sizeof(code), 10);
+    cr_expect(t.cpu->halted);
+    cr_expect_eq(t.cpu->eip, 0x2001);
+    cr_expect_eq(t.cpu->r[R_EBX], 1);
+    cr_expect_eq(t.cpu->r[R_ECX], 0);
+    cr_expect_eq(tm_get(&t, 0x8000 - 6, 2), 0x1003);
+    tm_free(&t);
+}

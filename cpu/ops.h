@@ -87,6 +87,12 @@ void jump_near(struct cpu *cpu, const struct insn *in, uint32_t target);
 void require_cpl0(struct cpu *cpu);
 /* #GP(0) unless I/O to port..port+size-1 is allowed (IOPL, TSS bitmap). */
 void io_check(struct cpu *cpu, uint16_t port, int size);
+/*
+ * I/O breakpoints (CR4.DE, DR7 R/W = 10): record in dr6_pending the ones
+ * that port..port+size-1 hits, for the trap after the instruction; true if
+ * any did.
+ */
+bool io_breakpoint(struct cpu *cpu, uint16_t port, int size);
 
 /* --- stack frames on a given stack (cpu/seg.c) --- */
 /*

@@ -56,12 +56,34 @@ static uint16_t io_port(const struct cpu *cpu, const struct insn *in)
     return (in->opcode & 8) ? (uint16_t)cpu->r[R_EDX] : (uint16_t)(in->imm & 0xFF);
 }
 
+bool io_breakpoint(struct cpu *cpu, uint16_t port, int size)
+{
+    if (!cpu->dbg_armed || !(cpu->cr4 & CR4_DE)) {
+        return false;
+    }
+    static const uint32_t len[4] = { 1, 2, 8, 4 };
+    uint32_t dr7 = cpu->dr[7], hit = 0;
+    for (int n = 0; n < 4; n++) {
+        if (!(dr7 >> (2 * n) & 3) || ((dr7 >> (16 + 4 * n)) & 3) != 2) {
+            continue;
+        }
+        uint32_t l = len[(dr7 >> (18 + 4 * n)) & 3];
+        uint32_t bp = (cpu->dr[n] & 0xFFFF) & ~(l - 1);
+        if ((uint32_t)port - bp < l || bp - (uint32_t)port < (uint32_t)size) {
+            hit |= 1u << n;
+        }
+    }
+    cpu->dr6_pending |= hit;
+    return hit != 0;
+}
+
 void op_in(struct cpu *cpu, const struct insn *in)
 {
     int bytes = io_bytes(in);
     uint16_t port = io_port(cpu, in);
     io_check(cpu, port, bytes);
     reg_set(cpu, R_EAX, bytes * 8, bus_in(cpu->bus, port, bytes));
+    io_breakpoint(cpu, port, bytes);
 }
 
 void op_out(struct cpu *cpu, const struct insn *in)
@@ -70,4 +92,5 @@ void op_out(struct cpu *cpu, const struct insn *in)
     uint16_t port = io_port(cpu, in);
     io_check(cpu, port, bytes);
     bus_out(cpu->bus, port, cpu->r[R_EAX] & size_mask(bytes * 8), bytes);
+    io_breakpoint(cpu, port, bytes);
 }

@@ -412,6 +412,10 @@ static void str_io(struct cpu *cpu, const struct insn *in, bool outs)
         return;
     }
     io_check(cpu, port, s.bytes);
+    if (io_breakpoint(cpu, port, s.bytes) && s.todo > 1) {
+        s.todo = 1;     /* REP: the breakpoint traps after each iteration */
+        s.more = true;
+    }
     uint32_t left = s.todo;
     while (left) {
         uint32_t n = s.rep && left > 1 ? io_fast(cpu, &s, port, left, outs) : 0;

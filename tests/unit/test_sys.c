@@ -650,6 +650,33 @@ Test(sys, data_breakpoint_traps_after_write)
     tm_free(&t);
 }
 
+/* I/O breakpoints need CR4.DE; R/W = 10 then matches port accesses. */
+Test(sys, io_breakpoint_traps_after_out)
+{
+    struct tm t = tm_new();
+    tm_ivt_hlt(&t, EX_DB, 0x3000);
+    t.cpu->dr[2] = 0x80;        /* port 0x80, 2 bytes: 0x80-0x81 */
+    t.cpu->dr[7] = 0x400 | 0x10 | (0x6u << 24);   /* L2, R/W2 = 10, LEN2 = 01 */
+    cpu_debug_update(t.cpu);
+    const uint8_t code[] = { 0xE6, 0x7F,           /* out 0x7f,al: no hit */
+                             0xE6, 0x81,           /* out 0x81,al: hit */
+                             0x40 };
+    /* without CR4.DE the breakpoint is not an I/O breakpoint: no trap */
+    tm_run(&t, code, sizeof(code), 3);
+    cr_expect_not(t.cpu->halted);
+    cr_expect_eq(t.cpu->r[R_EAX] & 0xFF, 1);
+    /* with CR4.DE the OUT to 0x81 traps after itself */
+    t.cpu->eip = 0x1000;
+    t.cpu->r[R_EAX] = 0;
+    t.cpu->cr4 |= CR4_DE;
+    tm_run(&t, code, sizeof(code), 3);
+    cr_expect(t.cpu->halted);
+    cr_expect_eq(t.cpu->r[R_EAX], 0, "the trap came before INC");
+    cr_expect_eq(t.cpu->dr[6] & 0xF, 4);
+    cr_expect_eq(t.bus->ram[0x7FFA] | t.bus->ram[0x7FFB] << 8, 0x1004);
+    tm_free(&t);
+}
+
 Test(sys, single_step_sets_bs)
 {
     struct tm t = tm_new();

@@ -21,6 +21,7 @@
 #include "hw/bus.h"
 #include "hw/debugcon.h"
 #include "hw/debugexit.h"
+#include "hw/linuxboot.h"
 #include "hw/pc.h"
 #include "util/log.h"
 
@@ -223,6 +224,18 @@ int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *
     return 0;
 }
 
+int machine_load_linux(struct machine *m, const char *kernel, const char *initrd,
+                       const char *cmdline, char *err, size_t errlen)
+{
+    m->kernel_boot =
+        linuxboot_new(kernel, initrd, cmdline, m->bus->ram_size, m->rom_size, err, errlen);
+    if (!m->kernel_boot) {
+        return -1;
+    }
+    linuxboot_start(m->kernel_boot, m->bus, m->cpu);
+    return 0;
+}
+
 static void flush_consoles(struct machine *m)
 {
     pc_flush_serial(m->pc);
@@ -268,6 +281,9 @@ static bool handle_reset(struct machine *m)
     } else {
         log_ch(LOG_CPU, "guest reset: INIT of the CPU");
         cpu_init_signal(m->cpu);
+    }
+    if (m->kernel_boot) {
+        linuxboot_start(m->kernel_boot, m->bus, m->cpu); /* as QEMU: boot it again */
     }
     return false;
 }
@@ -319,6 +335,7 @@ void machine_free(struct machine *m)
         debugexit_free(m->debugexit[i]);
     }
     pc_free(m->pc);
+    linuxboot_free(m->kernel_boot);
     free(m->cpu);
     bus_free(m->bus);
     free(m->rom);

@@ -32,6 +32,7 @@ struct cpu;
 struct chardev;
 struct debugcon;
 struct debugexit;
+struct linuxboot;
 struct pc;
 
 #define MACHINE_MAX_DEVICES 8
@@ -61,6 +62,7 @@ struct machine {
     int ndebugexit;
     bool no_reboot;
     uint64_t timeout_ns;
+    struct linuxboot *kernel_boot; /* -kernel: booted at start and after resets */
     /* run state */
     bool exit_requested;
     int exit_status;
@@ -76,6 +78,14 @@ int machine_add_debugexit(struct machine *m, uint16_t iobase, uint16_t iosize, c
 /* COM port `index` (0-3) talking to `chr`; -1 with a message in err[]. */
 int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *err,
                        size_t errlen);
+/*
+ * Direct kernel boot (-kernel, -initrd, -append): load the bzImage and
+ * initrd into RAM and start the CPU at the kernel's 32-bit entry instead
+ * of the firmware (see hw/linuxboot.h); a guest reset boots the kernel
+ * again.  initrd may be NULL.  -1 with a message in err[].
+ */
+int machine_load_linux(struct machine *m, const char *kernel, const char *initrd,
+                       const char *cmdline, char *err, size_t errlen);
 /* Run until the guest or a limit ends it; returns the exit status. */
 int machine_run(struct machine *m);
 void machine_free(struct machine *m);

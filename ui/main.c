@@ -76,6 +76,11 @@ static int build_machine(struct session *s)
             return -1;
         }
     }
+    if (s->opts.kernel && machine_load_linux(s->machine, s->opts.kernel, s->opts.initrd,
+                                             s->opts.append, err, sizeof(err)) < 0) {
+        fprintf(stderr, "kasou: %s\n", err);
+        return -1;
+    }
     return 0;
 }
 

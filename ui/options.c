@@ -317,6 +317,22 @@ static enum opt_result add_device(struct options *o, const struct opt_device *d)
     return OPT_RUN;
 }
 
+/* The short backend forms of -debugcon and -serial: stdio, null, file:PATH. */
+static int short_backend(const char *arg, struct opt_chardev *c)
+{
+    if (!strcmp(arg, "stdio")) {
+        c->backend = CHARDEV_STDIO;
+    } else if (!strcmp(arg, "null")) {
+        c->backend = CHARDEV_NULL;
+    } else if (!strncmp(arg, "file:", 5) && arg[5] && strlen(arg + 5) < sizeof(c->path)) {
+        c->backend = CHARDEV_FILE;
+        strcpy(c->path, arg + 5);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 /* -debugcon stdio|null|file:PATH|none: a chardev plus isa-debugcon at 0xe9. */
 static enum opt_result opt_debugcon(struct options *o, const char *arg)
 {
@@ -327,14 +343,7 @@ static enum opt_result opt_debugcon(struct options *o, const char *arg)
     o->have_debugcon = true;
     if (!strcmp(arg, "none")) {
         return OPT_RUN;
-    } else if (!strcmp(arg, "stdio")) {
-        c.backend = CHARDEV_STDIO;
-    } else if (!strcmp(arg, "null")) {
-        c.backend = CHARDEV_NULL;
-    } else if (!strncmp(arg, "file:", 5) && arg[5] && strlen(arg + 5) < sizeof(c.path)) {
-        c.backend = CHARDEV_FILE;
-        strcpy(c.path, arg + 5);
-    } else {
+    } else if (short_backend(arg, &c) < 0) {
         return fail("-debugcon",
                     "unsupported character device '%s' "
                     "(kasou has: stdio, null, file:PATH, none)",
@@ -373,14 +382,7 @@ static enum opt_result opt_serial(struct options *o, const char *arg)
     }
     struct opt_chardev c = { .backend = -1 };
     snprintf(c.id, sizeof(c.id), "serial%d", o->nserial);
-    if (!strcmp(arg, "stdio")) {
-        c.backend = CHARDEV_STDIO;
-    } else if (!strcmp(arg, "null")) {
-        c.backend = CHARDEV_NULL;
-    } else if (!strncmp(arg, "file:", 5) && arg[5] && strlen(arg + 5) < sizeof(c.path)) {
-        c.backend = CHARDEV_FILE;
-        strcpy(c.path, arg + 5);
-    } else {
+    if (short_backend(arg, &c) < 0) {
         return fail("-serial",
                     "unsupported character device '%s' "
                     "(kasou has: stdio, null, file:PATH, chardev:ID, none)",
@@ -578,6 +580,43 @@ static enum opt_result opt_timeout(struct options *o, const char *arg)
     return OPT_RUN;
 }
 
+/* -kernel, -initrd, -append: a file name or the command line, kept as given. */
+static enum opt_result opt_kernel(struct options *o, const char *arg)
+{
+    if (!*arg) {
+        return fail("-kernel", "%s", "empty file name");
+    }
+    o->kernel = arg;
+    return OPT_RUN;
+}
+
+static enum opt_result opt_initrd(struct options *o, const char *arg)
+{
+    if (!*arg) {
+        return fail("-initrd", "%s", "empty file name");
+    }
+    o->initrd = arg;
+    return OPT_RUN;
+}
+
+static enum opt_result opt_append(struct options *o, const char *arg)
+{
+    o->append = arg;
+    return OPT_RUN;
+}
+
+/* As QEMU: -initrd and -append only mean something with -kernel. */
+static enum opt_result check_kernel_opts(const struct options *o)
+{
+    if (!o->kernel && o->initrd) {
+        return fail("-initrd", "%s", "only allowed with -kernel");
+    }
+    if (!o->kernel && o->append) {
+        return fail("-append", "%s", "only allowed with -kernel");
+    }
+    return OPT_RUN;
+}
+
 void options_usage(void)
 {
     printf("usage: kasou [options]\n"
@@ -589,6 +628,10 @@ void options_usage(void)
            "  -accel interp       the interpreter (the default; the JIT comes later)\n"
            "  -no-reboot          exit instead of resetting on a guest reset\n"
            "  -timeout SECONDS    stop the guest after SECONDS, exit status 124\n"
+           "Linux boot:\n"
+           "  -kernel BZIMAGE     boot a Linux bzImage directly (32-bit boot protocol)\n"
+           "  -initrd FILE        its initial ramdisk\n"
+           "  -append CMDLINE     its command line\n"
            "Display:\n"
            "  -nographic          no display window; COM1 on the terminal unless -serial\n"
            "  -display none       no display (sdl arrives with the PC platform)\n"
@@ -643,6 +686,9 @@ static const struct opt_def {
     { "accel", true, opt_accel },
     { "no-reboot", false, opt_no_reboot },
     { "timeout", true, opt_timeout },
+    { "kernel", true, opt_kernel },
+    { "initrd", true, opt_initrd },
+    { "append", true, opt_append },
     { "h", false, opt_help },
     { "help", false, opt_help },
     { "version", false, opt_version },
@@ -741,5 +787,8 @@ enum opt_result options_parse(struct options *o, int argc, char **argv)
     }
     resolve_bios(o);
     default_serial(o);
+    if (check_kernel_opts(o) == OPT_ERROR) {
+        return OPT_ERROR;
+    }
     return check_refs(o);
 }

@@ -3,7 +3,8 @@
  *
  * Option names and value syntax follow QEMU where QEMU has the option
  * (-bios, -m, -nographic, -display, -chardev, -device, -debugcon, -serial,
- * -d, -D, -accel, -no-reboot); -timeout is kasou's own.  Options may be spelled
+ * -d, -D, -accel, -no-reboot, -kernel, -initrd, -append); -timeout is
+ * kasou's own.  Options may be spelled
  * with one dash or two.  Numbers accept 0x hex as QEMU does; "a,b=c"
  * lists use ",," for a literal comma.  Nothing is opened or created here:
  * ui/main.c turns the struct into chardevs and a machine.
@@ -64,6 +65,9 @@ struct options {
     struct opt_serial serial[OPT_MAX_SERIAL];
     int nserial;
     bool serial_given;    /* any -serial, even none: no -nographic default */
+    const char *kernel;   /* -kernel: a bzImage booted directly, or NULL */
+    const char *initrd;   /* -initrd (needs -kernel) */
+    const char *append;   /* -append: the kernel command line (needs -kernel) */
 };
 
 enum opt_result {

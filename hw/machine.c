@@ -138,7 +138,12 @@ struct machine *machine_new(const struct machine_config *cfg, char *err, size_t 
         return NULL;
     }
     cpu_init(m->cpu, m->bus);
-    clock_init(&m->clock, CLOCK_REALTIME, &m->cpu->icount);
+    m->deterministic = cfg->icount_shift >= 0;
+    clock_init(&m->clock, m->deterministic ? CLOCK_DETERMINISTIC : CLOCK_REALTIME,
+               &m->cpu->icount);
+    if (m->deterministic) {
+        m->clock.ns_per_insn_q8 = 256u << cfg->icount_shift;
+    }
     m->pc = pc_new(m->bus, m->cpu, &m->clock, cfg->ram_size, m->rom_low);
     if (!m->pc) {
         snprintf(err, errlen, "cannot create the chipset (PIC, PIT, RTC)");
@@ -288,11 +293,57 @@ static bool handle_reset(struct machine *m)
     return false;
 }
 
+/* Time for -timeout: the host's, or virtual time under -icount. */
+static uint64_t run_time(struct machine *m)
+{
+    return m->deterministic ? clock_ns(&m->clock) : now_ns();
+}
+
+/*
+ * Instructions until the next timer deadline (deterministic time only:
+ * there a slice must end exactly where a timer is due).
+ */
+static uint64_t slice_len(struct machine *m)
+{
+    if (!m->deterministic) {
+        return MACHINE_SLICE;
+    }
+    uint64_t now = clock_ns(&m->clock), next = clock_next_deadline(&m->clock);
+    uint64_t per = m->clock.ns_per_insn_q8 >> 8;
+    if (next == CLOCK_NEVER) {
+        return MACHINE_SLICE;
+    }
+    if (next <= now) {
+        return 1;
+    }
+    uint64_t n = (next - now + per - 1) / per;
+    return n < MACHINE_SLICE ? n : MACHINE_SLICE;
+}
+
+/*
+ * A halted CPU under deterministic time: jump virtual time to the next
+ * timer (or to the -timeout limit); false if there is nothing to wait for.
+ */
+static bool warp(struct machine *m, uint64_t deadline)
+{
+    uint64_t now = clock_ns(&m->clock), next = clock_next_deadline(&m->clock);
+    if (deadline && (next == CLOCK_NEVER || next > deadline)) {
+        next = deadline;
+    }
+    if (next == CLOCK_NEVER) {
+        return false;
+    }
+    if (next > now) {
+        m->clock.offset += next - now;
+    }
+    return true;
+}
+
 int machine_run(struct machine *m)
 {
-    uint64_t deadline = m->timeout_ns ? now_ns() + m->timeout_ns : 0;
+    uint64_t deadline = m->timeout_ns ? run_time(m) + m->timeout_ns : 0;
     for (;;) {
-        cpu_run(m->cpu, MACHINE_SLICE);
+        cpu_run(m->cpu, slice_len(m));
         clock_run_due(&m->clock);
         pc_poll_serial(m->pc);
         flush_consoles(m);
@@ -302,9 +353,9 @@ int machine_run(struct machine *m)
         if (m->cpu->reset_request && handle_reset(m)) {
             return 0;
         }
-        if (deadline && now_ns() >= deadline) {
-            fprintf(stderr, "kasou: -timeout: stopping the guest after %.3g s\n",
-                    (double)m->timeout_ns / 1e9);
+        if (deadline && run_time(m) >= deadline) {
+            fprintf(stderr, "kasou: -timeout: stopping the guest after %.3g s%s\n",
+                    (double)m->timeout_ns / 1e9, m->deterministic ? " of virtual time" : "");
             return MACHINE_EXIT_TIMEOUT;
         }
         if (m->cpu->halted) {
@@ -316,7 +367,11 @@ int machine_run(struct machine *m)
                                                 : "with interrupts disabled");
                 return 0;
             }
-            idle(m);
+            if (m->deterministic) {
+                warp(m, deadline);
+            } else {
+                idle(m);
+            }
             clock_run_due(&m->clock);
         }
     }

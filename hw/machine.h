@@ -46,6 +46,9 @@ struct machine_config {
     const char *bios_path; /* firmware image */
     bool no_reboot;        /* a guest reset ends the run */
     uint64_t timeout_ns;   /* 0: run until the guest ends */
+    int icount_shift;      /* -1: virtual time follows the host clock;
+                              0-10: each instruction is 2^N ns of virtual
+                              time, and -timeout counts virtual time */
 };
 
 struct machine {
@@ -62,6 +65,7 @@ struct machine {
     int ndebugexit;
     bool no_reboot;
     uint64_t timeout_ns;
+    bool deterministic;   /* -icount: time from retired instructions */
     struct linuxboot *kernel_boot; /* -kernel: booted at start and after resets */
     /* run state */
     bool exit_requested;

@@ -52,6 +52,7 @@ static int build_machine(struct session *s)
         .bios_path = s->opts.bios,
         .no_reboot = s->opts.no_reboot,
         .timeout_ns = (uint64_t)(s->opts.timeout * 1e9),
+        .icount_shift = s->opts.icount_shift,
     };
     s->machine = machine_new(&cfg, err, sizeof(err));
     if (!s->machine) {

@@ -567,6 +567,27 @@ static enum opt_result opt_no_reboot(struct options *o, const char *arg)
     return OPT_RUN;
 }
 
+/*
+ * -icount shift=N (or -icount N): deterministic virtual time, 2^N ns per
+ * instruction.  QEMU's adaptive forms (shift=auto, align, sleep) are not
+ * kasou's: its -icount never sleeps, a halted CPU jumps to the next timer.
+ */
+static enum opt_result opt_icount(struct options *o, const char *arg)
+{
+    const char *v = !strncmp(arg, "shift=", 6) ? arg + 6 : arg;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 0 || n > 10) {
+        return fail("-icount",
+                    "expected shift=N with N from 0 to 10 (2^N ns per instruction), "
+                    "not '%s'",
+                    arg);
+    }
+    o->icount_shift = (int)n;
+    return OPT_RUN;
+}
+
 static enum opt_result opt_timeout(struct options *o, const char *arg)
 {
     char *end;
@@ -628,6 +649,8 @@ void options_usage(void)
            "  -accel interp       the interpreter (the default; the JIT comes later)\n"
            "  -no-reboot          exit instead of resetting on a guest reset\n"
            "  -timeout SECONDS    stop the guest after SECONDS, exit status 124\n"
+           "  -icount shift=N     deterministic time: 2^N ns per instruction, HLT jumps\n"
+           "                      to the next timer, -timeout counts virtual seconds\n"
            "Linux boot:\n"
            "  -kernel BZIMAGE     boot a Linux bzImage directly (32-bit boot protocol)\n"
            "  -initrd FILE        its initial ramdisk\n"
@@ -686,6 +709,7 @@ static const struct opt_def {
     { "accel", true, opt_accel },
     { "no-reboot", false, opt_no_reboot },
     { "timeout", true, opt_timeout },
+    { "icount", true, opt_icount },
     { "kernel", true, opt_kernel },
     { "initrd", true, opt_initrd },
     { "append", true, opt_append },
@@ -761,6 +785,7 @@ enum opt_result options_parse(struct options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof(*o));
     o->ram_size = OPT_RAM_DEFAULT;
+    o->icount_shift = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || !a[1]) {

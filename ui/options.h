@@ -57,6 +57,7 @@ struct options {
     bool no_reboot;
     bool have_debugcon;   /* -debugcon given (QEMU allows one) */
     double timeout;       /* seconds; 0: none */
+    int icount_shift;     /* -icount shift=N: 0-10; -1 without -icount */
     const char *log_path; /* -D */
     struct opt_chardev chardevs[OPT_MAX_CHARDEVS];
     int nchardevs;

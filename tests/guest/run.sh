@@ -2,7 +2,7 @@
 # run.sh KASOU ROMDIR - kasou's machine tests.
 #
 # Boots the project's own ROMs (ROMDIR/demo.bin, cputest.bin, pmtest.bin,
-# irqtest.bin, resettest.bin), SeaBIOS, and a few ROMs made here on the
+# irqtest.bin, resettest.bin, ticktest.bin), SeaBIOS, and a few ROMs made here on the
 # fly, and checks the command line's error
 # handling.  Every run that executes guest code has a -timeout, so a broken
 # CPU fails a case instead of hanging the suite.  Prints "ok - NAME" or
@@ -136,6 +136,23 @@ if grep -q '^resettest: all checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; t
 else
     not_ok "resettest ROM passes all its checks" "exit status $status (expected 1)" \
         "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+fi
+
+# --- deterministic time: with -icount shift=3 (8 ns an instruction) the
+# ticktest ROM's loop (3 instructions) runs about 1 ms / 24 ns = 41,660
+# times between two 8254 ticks, and exactly as often in every run
+run -bios "$ROMDIR/ticktest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
+    -icount shift=3 -timeout 5
+first=$(cat "$tmp/out")
+run -bios "$ROMDIR/ticktest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
+    -icount shift=3 -timeout 5
+n=$(sed -n 's/^ticktest: 0x\([0-9a-f]*\) iterations per tick$/\1/p' "$tmp/out")
+if [ "$status" -eq 1 ] && [ -n "$n" ] && [ "$first" = "$(cat "$tmp/out")" ] &&
+    [ $((0x$n)) -ge 41000 ] && [ $((0x$n)) -le 42300 ]; then
+    ok "-icount: the same $((0x$n)) loop iterations per 8254 tick in two runs"
+else
+    not_ok "-icount: deterministic loop count per 8254 tick" "exit status $status" \
+        "first run: $first" "second run: $(cat "$tmp/out")"
 fi
 
 # --- SeaBIOS (the default firmware, from the seabios package): its POST

@@ -26,31 +26,8 @@ KASOU=$1
 CACHE=${2:-${KASOU_CACHE:-$HOME/.cache/kasou}}/linux
 # Guest time limit: the boot takes about 1.5 minutes on the interpreter.
 TIMEOUT=${KASOU_LINUX_TIMEOUT:-600}
-passed=0
-failed=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kasou-linux.XXXXXX") || exit 2
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    shift
-    for line in "$@"; do
-        echo "#   $line"
-    done
-}
-
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
+TMP_PREFIX=kasou-linux
+. "$(dirname "$0")/lib.sh"
 
 # fetch: the kernel and busybox, downloaded once into $CACHE.  Sets
 # $VMLINUZ and $BUSYBOX; on failure prints why and returns 1.

@@ -2,10 +2,10 @@
 # run.sh KASOU ROMDIR - kasou's machine tests.
 #
 # Boots the project's own ROMs (ROMDIR/demo.bin, cputest.bin, pmtest.bin,
-# irqtest.bin, resettest.bin, ticktest.bin), SeaBIOS, and a few ROMs made here on the
-# fly, and checks the command line's error
-# handling.  Every run that executes guest code has a -timeout, so a broken
-# CPU fails a case instead of hanging the suite.  Prints "ok - NAME" or
+# irqtest.bin, resettest.bin, ticktest.bin), SeaBIOS, and a few ROMs made
+# here on the fly, and checks the command line's error handling.  Every
+# run that executes guest code has a -timeout, so a broken CPU fails a case
+# instead of hanging the suite.  Prints "ok - NAME" or
 # "not ok - NAME" per case and ends with "N passed, M failed".
 set -u
 
@@ -16,25 +16,8 @@ fi
 KASOU=$1
 ROMDIR=$2
 EXITDEV=isa-debug-exit,iobase=0x501,iosize=2
-passed=0
-failed=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kasou-guest.XXXXXX") || exit 2
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    shift
-    for line in "$@"; do
-        echo "#   $line"
-    done
-}
+TMP_PREFIX=kasou-guest
+. "$(dirname "$0")/lib.sh"
 
 # A guard against a kasou that hangs (a case without -timeout, or a bug):
 # coreutils timeout(1) if there is one.
@@ -98,45 +81,29 @@ else
     not_ok "-debugcon file:PATH writes the console to a file" "exit status $status"
 fi
 
-# --- the CPU test ROM
-run -bios "$ROMDIR/cputest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
-    -no-reboot -timeout 30
-if grep -q '^cputest: [0-9][0-9]* checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
-    ok "cputest ROM: $(cat "$tmp/out")"
-else
-    not_ok "cputest ROM passes all its checks" "exit status $status (expected 1)" \
-        "stdout: $(head -c 300 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
-fi
+# self_check ROM PASSLINE [ARGS...]: boot ROMDIR/ROM.bin with its debug
+# console on stdout; it passes when it prints a line matching PASSLINE
+# and exits through isa-debug-exit with 0 (status 1).
+self_check() {
+    rom=$1
+    pass=$2
+    shift 2
+    run -bios "$ROMDIR/$rom.bin" -nographic -debugcon stdio -device "$EXITDEV" -timeout 30 "$@"
+    if grep -q "$pass" "$tmp/out" && [ "$status" -eq 1 ]; then
+        ok "$rom ROM: $(grep "$pass" "$tmp/out")"
+    else
+        not_ok "$rom ROM passes all its checks" "exit status $status (expected 1)" \
+            "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+    fi
+}
 
-# --- the protected-mode system test ROM: rings, gates, tasks, V86
-run -bios "$ROMDIR/pmtest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
-    -no-reboot -timeout 30
-if grep -q '^pmtest: [0-9][0-9]* checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
-    ok "pmtest ROM: $(tail -n 1 "$tmp/out")"
-else
-    not_ok "pmtest ROM passes all its checks" "exit status $status (expected 1)" \
-        "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
-fi
-
-# --- the interrupt test ROM: PIC, PIT, RTC, FERR#/IRQ13, #MF, IDT gates
-run -bios "$ROMDIR/irqtest.bin" -nographic -debugcon stdio -device "$EXITDEV" \
-    -no-reboot -timeout 30
-if grep -q '^irqtest: all checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
-    ok "irqtest ROM: $(grep -c '^irqtest: ' "$tmp/out") lines, all checks passed"
-else
-    not_ok "irqtest ROM passes all its checks" "exit status $status (expected 1)" \
-        "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
-fi
-
-# --- the reset test ROM: INIT via port 92h, hard reset via port CF9h, and
-# a triple fault, counted in CMOS across the restarts
-run -bios "$ROMDIR/resettest.bin" -nographic -debugcon stdio -device "$EXITDEV" -timeout 30
-if grep -q '^resettest: all checks passed$' "$tmp/out" && [ "$status" -eq 1 ]; then
-    ok "resettest ROM: INIT, hard reset and triple fault restart the guest"
-else
-    not_ok "resettest ROM passes all its checks" "exit status $status (expected 1)" \
-        "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
-fi
+# the CPU test ROM; rings, gates, tasks and V86; PIC, PIT, RTC, FERR#/IRQ13,
+# #MF and IDT gates; INIT via port 92h, hard reset via port CF9h and a
+# triple fault, counted in CMOS across the restarts (so no -no-reboot)
+self_check cputest '^cputest: [0-9][0-9]* checks passed$' -no-reboot
+self_check pmtest '^pmtest: [0-9][0-9]* checks passed$' -no-reboot
+self_check irqtest '^irqtest: all checks passed$' -no-reboot
+self_check resettest '^resettest: all checks passed$'
 
 # --- deterministic time: with -icount shift=3 (8 ns an instruction) the
 # ticktest ROM's loop (3 instructions) runs about 1 ms / 24 ns = 41,660
@@ -249,5 +216,4 @@ else
     not_ok "-version prints the version" "exit status $status"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

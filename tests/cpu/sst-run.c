@@ -53,7 +53,7 @@
 #include "cpu/cpu.h"
 #include "cpu/insn.h"
 #include "hw/bus.h"
-#include "json.h"
+#include "util/json.h"
 
 #define RAM_SIZE (2u << 20)
 #define MAX_ARMED 512

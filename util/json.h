@@ -1,5 +1,5 @@
 /*
- * json.h - a small, strict JSON (RFC 8259) reader for the test tools.
+ * json.h - a small, strict JSON (RFC 8259) reader (test vectors, QMP commands).
  *
  * json_parse() builds a read-only tree in one arena owned by the returned
  * document; json_free() releases it all at once.  Object members keep
@@ -7,8 +7,8 @@
  * objects).  Strings are decoded to UTF-8 and NUL-terminated; a string
  * holding \u0000 keeps its full length in `len`.
  */
-#ifndef KASOU_TESTS_JSON_H
-#define KASOU_TESTS_JSON_H
+#ifndef KASOU_JSON_H
+#define KASOU_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>

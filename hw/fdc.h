@@ -14,12 +14,21 @@
 #include "hw/bus.h"
 #include "hw/irq.h"
 
+#define FDC_BASE 0x3F0      /* 3F0h-3F5h and 3F7h; 3F6h belongs to the IDE */
+#define FDC_IRQ 6
+#define FDC_DMA_CHANNEL 2
+
 struct fdc;
 struct i8237;
 struct blockdev;
 
 struct fdc *fdc_new(struct bus *bus, struct irq irq6, struct i8237 *dma);
-/* Insert an image into drive 0 or 1; -1 with a message (bad size...). */
+/*
+ * Insert an image into drive 0 or 1 (NULL empties the drive); -1 with a
+ * message (bad size...).  The drive's geometry and type follow the image
+ * size; a read-only blockdev is a write-protected disk.  The caller keeps
+ * ownership of blk.  Inserting sets the drive's disk-change line.
+ */
 int fdc_attach(struct fdc *fdc, int unit, struct blockdev *blk, char *err, size_t errlen);
 /*
  * The CMOS drive-type nibble for a unit (0 none, 1 360K, 2 1.2M, 3 720K,

@@ -18,15 +18,24 @@
 #include <time.h>
 
 #include "cpu/cpu.h"
+#include "hw/block/block.h"
 #include "hw/bus.h"
 #include "hw/debugcon.h"
 #include "hw/debugexit.h"
+#include "hw/acpi.h"
+#include "hw/fdc.h"
+#include "hw/i8042.h"
+#include "hw/ide.h"
 #include "hw/linuxboot.h"
 #include "hw/pc.h"
+#include "hw/vga.h"
+#include "ui/display.h"
 #include "util/log.h"
 
 #define MACHINE_SLICE 20000   /* instructions between timer checks */
 #define IDLE_SLEEP_NS 1000000 /* a halted CPU sleeps at most this long */
+#define PAUSE_SLEEP_NS 10000000 /* a paused machine polls its front ends */
+#define VGABIOS_MAX (256u << 10)
 
 static uint64_t now_ns(void)
 {
@@ -111,6 +120,59 @@ static int map_rom(struct machine *m, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * SeaBIOS runs the option ROM of a PCI VGA from the fw_cfg file named
+ * after its vendor and device IDs, as QEMU's pc machine provides it.
+ */
+static int load_vgabios(struct machine *m, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open the VGA BIOS '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    uint8_t *buf = malloc(VGABIOS_MAX);
+    size_t n = buf ? fread(buf, 1, VGABIOS_MAX, f) : 0;
+    bool too_big = n == VGABIOS_MAX && fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || n < 512 || too_big || buf[0] != 0x55 || buf[1] != 0xAA) {
+        snprintf(err, errlen, "'%s' is not a VGA BIOS option ROM", path);
+        free(buf);
+        return -1;
+    }
+    int r = fw_cfg_add_file(m->pc->fw_cfg, "pci1234,1111.rom", buf, (uint32_t)n);
+    free(buf);
+    if (r < 0) {
+        snprintf(err, errlen, "fw_cfg is full");
+        return -1;
+    }
+    return 0;
+}
+
+static void emit(struct machine *m, const char *name, const char *data)
+{
+    if (m->event) {
+        m->event(m->ui_opaque, name, data);
+    }
+}
+
+/* ACPI S5: the run ends with status 0, or pauses under -no-shutdown. */
+static void guest_poweroff(void *opaque)
+{
+    struct machine *m = opaque;
+    emit(m, "SHUTDOWN", "{\"guest\": true, \"reason\": \"guest-shutdown\"}");
+    if (m->no_shutdown) {
+        m->state = MACHINE_SHUTDOWN;
+        m->cpu->halted = true;
+        return;
+    }
+    if (!m->exit_requested) {
+        m->exit_requested = true;
+        m->exit_status = 0;
+    }
+    m->cpu->halted = true;
+}
+
 struct machine *machine_new(const struct machine_config *cfg, char *err, size_t errlen)
 {
     struct machine *m = calloc(1, sizeof(*m));
@@ -147,6 +209,21 @@ struct machine *machine_new(const struct machine_config *cfg, char *err, size_t 
     m->pc = pc_new(m->bus, m->cpu, &m->clock, cfg->ram_size, m->rom_low);
     if (!m->pc) {
         snprintf(err, errlen, "cannot create the chipset (PIC, PIT, RTC)");
+        machine_free(m);
+        return NULL;
+    }
+    if (cfg->nographic) {
+        fw_cfg_add_i16(m->pc->fw_cfg, FW_CFG_NOGRAPHIC, 1);
+    }
+    m->pc->poweroff = guest_poweroff;
+    m->pc->poweroff_opaque = m;
+    m->no_shutdown = cfg->no_shutdown;
+    m->display = display_new();
+    if (!m->display ||
+        (cfg->vgabios_path && load_vgabios(m, cfg->vgabios_path, err, errlen) < 0)) {
+        if (!m->display) {
+            snprintf(err, errlen, "out of memory");
+        }
         machine_free(m);
         return NULL;
     }
@@ -241,6 +318,113 @@ int machine_load_linux(struct machine *m, const char *kernel, const char *initrd
     return 0;
 }
 
+int machine_add_drive(struct machine *m, const struct machine_drive *d, char *err,
+                      size_t errlen)
+{
+    static const char *const ide_name[4] = { "primary master", "primary slave",
+                                             "secondary master", "secondary slave" };
+    int max = d->iface == MACHINE_IF_IDE ? 4 : 2;
+    if (d->index < 0 || d->index >= max || m->ndrives == MACHINE_MAX_DRIVES) {
+        snprintf(err, errlen, "drive index %d is out of range (%s: 0-%d)", d->index,
+                 d->iface == MACHINE_IF_IDE ? "ide" : "floppy", max - 1);
+        return -1;
+    }
+    struct blockdev *blk = NULL;
+    if (d->path) {
+        struct blk_open_opts o = { .format = d->format,
+                                   .read_only = d->read_only || d->cdrom,
+                                   .snapshot = d->snapshot };
+        blk = blk_open(d->path, &o, err, errlen);
+        if (!blk) {
+            return -1;
+        }
+    } else if (!d->cdrom) {
+        snprintf(err, errlen, "a %s needs an image file", d->iface == MACHINE_IF_IDE
+                                                             ? "disk" : "floppy drive");
+        return -1;
+    }
+    char why[256];
+    int r = d->iface == MACHINE_IF_IDE
+                ? ide_attach(m->pc->ide, d->index / 2, d->index % 2,
+                             d->cdrom ? IDE_CDROM : IDE_DISK, blk, why, sizeof(why))
+                : fdc_attach(m->pc->fdc, d->index, blk, why, sizeof(why));
+    if (r < 0) {
+        if (d->iface == MACHINE_IF_IDE) {
+            snprintf(err, errlen, "IDE %s: %s", ide_name[d->index], why);
+        } else {
+            snprintf(err, errlen, "floppy %c: %s", 'A' + d->index, why);
+        }
+        blk_close(blk);
+        return -1;
+    }
+    if (blk) {
+        m->drives[m->ndrives++] = blk;
+    }
+    pc_update_cmos_drives(m->pc);
+    return 0;
+}
+
+void machine_set_boot(struct machine *m, const char *order, bool menu)
+{
+    pc_set_boot(m->pc, order, menu);
+}
+
+bool machine_render(struct machine *m)
+{
+    return vga_render(m->pc->vga, m->display);
+}
+
+void machine_pause(struct machine *m)
+{
+    if (m->state == MACHINE_RUNNING) {
+        m->state = MACHINE_PAUSED;
+        emit(m, "STOP", NULL);
+    }
+}
+
+void machine_resume(struct machine *m)
+{
+    if (m->state == MACHINE_PAUSED) {
+        m->state = MACHINE_RUNNING;
+        emit(m, "RESUME", NULL);
+    }
+}
+
+void machine_request_reset(struct machine *m)
+{
+    m->host_reset = true;
+    m->pc->hard_reset = true;
+    m->cpu->reset_request = true;
+    if (m->state == MACHINE_SHUTDOWN) {
+        m->state = MACHINE_RUNNING;
+    }
+}
+
+void machine_powerdown(struct machine *m)
+{
+    emit(m, "POWERDOWN", NULL);
+    acpi_pm_powerbutton(m->pc->acpi);
+}
+
+void machine_quit(struct machine *m, int status)
+{
+    if (!m->exit_requested) {
+        m->exit_requested = true;
+        m->exit_status = status;
+    }
+    m->cpu->halted = true;
+}
+
+void machine_key(struct machine *m, int key, bool down)
+{
+    i8042_key(m->pc->kbc, key, down);
+}
+
+void machine_mouse(struct machine *m, int dx, int dy, int dz, int buttons)
+{
+    i8042_mouse(m->pc->kbc, dx, dy, dz, buttons);
+}
+
 static void flush_consoles(struct machine *m)
 {
     pc_flush_serial(m->pc);
@@ -279,6 +463,9 @@ static bool handle_reset(struct machine *m)
                         "exiting because of -no-reboot\n");
         return true;
     }
+    emit(m, "RESET", m->host_reset ? "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}"
+                                   : "{\"guest\": true, \"reason\": \"guest-reset\"}");
+    m->host_reset = false;
     if (m->pc->hard_reset) {
         log_ch(LOG_CPU, "guest reset: hard reset of the board");
         pc_reset(m->pc);
@@ -339,27 +526,56 @@ static bool warp(struct machine *m, uint64_t deadline)
     return true;
 }
 
+/* The -timeout limit: true (with a message) once it has passed. */
+static bool timed_out(struct machine *m, uint64_t deadline)
+{
+    if (!deadline || run_time(m) < deadline) {
+        return false;
+    }
+    fprintf(stderr, "kasou: -timeout: stopping the guest after %.3g s%s\n",
+            (double)m->timeout_ns / 1e9, m->deterministic ? " of virtual time" : "");
+    return true;
+}
+
+/* Paused or shut down (-no-shutdown): only the front ends run. */
+static void wait_paused(struct machine *m)
+{
+    struct timespec ts = { 0, PAUSE_SLEEP_NS };
+    nanosleep(&ts, NULL);
+}
+
 int machine_run(struct machine *m)
 {
     uint64_t deadline = m->timeout_ns ? run_time(m) + m->timeout_ns : 0;
     for (;;) {
-        cpu_run(m->cpu, slice_len(m));
-        clock_run_due(&m->clock);
-        pc_poll_serial(m->pc);
-        flush_consoles(m);
+        if (m->poll) {
+            m->poll(m->ui_opaque);
+        }
         if (m->exit_requested) {
             return m->exit_status;
         }
         if (m->cpu->reset_request && handle_reset(m)) {
             return 0;
         }
-        if (deadline && run_time(m) >= deadline) {
-            fprintf(stderr, "kasou: -timeout: stopping the guest after %.3g s%s\n",
-                    (double)m->timeout_ns / 1e9, m->deterministic ? " of virtual time" : "");
+        if (m->state != MACHINE_RUNNING) {
+            if (timed_out(m, deadline)) {
+                return MACHINE_EXIT_TIMEOUT;
+            }
+            wait_paused(m);
+            continue;
+        }
+        cpu_run(m->cpu, slice_len(m));
+        clock_run_due(&m->clock);
+        pc_poll_serial(m->pc);
+        flush_consoles(m);
+        if (m->exit_requested || m->cpu->reset_request) {
+            continue;
+        }
+        if (timed_out(m, deadline)) {
             return MACHINE_EXIT_TIMEOUT;
         }
-        if (m->cpu->halted) {
-            if (halted_for_good(m) && !deadline) {
+        if (m->cpu->halted && m->state == MACHINE_RUNNING) {
+            if (halted_for_good(m) && !deadline && !m->poll) {
                 fprintf(stderr,
                         "kasou: guest halted %s; nothing can wake it, "
                         "exiting\n",
@@ -367,10 +583,10 @@ int machine_run(struct machine *m)
                                                 : "with interrupts disabled");
                 return 0;
             }
-            if (m->deterministic) {
-                warp(m, deadline);
-            } else {
+            if (!m->deterministic) {
                 idle(m);
+            } else if (!warp(m, deadline)) {
+                wait_paused(m); /* only a front end can end this */
             }
             clock_run_due(&m->clock);
         }
@@ -390,6 +606,11 @@ void machine_free(struct machine *m)
         debugexit_free(m->debugexit[i]);
     }
     pc_free(m->pc);
+    for (int i = 0; i < m->ndrives; i++) {
+        blk_flush(m->drives[i]);
+        blk_close(m->drives[i]);
+    }
+    display_free(m->display);
     linuxboot_free(m->kernel_boot);
     free(m->cpu);
     bus_free(m->bus);

@@ -34,12 +34,15 @@ struct debugcon;
 struct debugexit;
 struct linuxboot;
 struct pc;
+struct blockdev;
+struct display;
 
 #define MACHINE_MAX_DEVICES 8
 #define MACHINE_ROM_MAX (16u << 20)      /* largest firmware image */
 #define MACHINE_ROM_ALIGN 4096u          /* image sizes are whole pages */
 #define MACHINE_ROM_LOW_MAX (128u << 10) /* part mirrored below 1 MiB */
 #define MACHINE_EXIT_TIMEOUT 124         /* as timeout(1) */
+#define MACHINE_MAX_DRIVES 6             /* 4 IDE + 2 floppy */
 
 struct machine_config {
     uint32_t ram_size;
@@ -49,7 +52,26 @@ struct machine_config {
     int icount_shift;      /* -1: virtual time follows the host clock;
                               0-10: each instruction is 2^N ns of virtual
                               time, and -timeout counts virtual time */
+    const char *vgabios_path; /* the VGA BIOS handed to the firmware */
+    bool no_shutdown;      /* guest power-off pauses instead of exiting */
+    bool nographic;        /* tell the firmware: its console is COM1 too */
 };
+
+enum machine_if { MACHINE_IF_IDE, MACHINE_IF_FLOPPY };
+
+/* One -drive (or -hda, -cdrom, -fda ...). */
+struct machine_drive {
+    const char *path;      /* image; NULL: an empty CD-ROM tray */
+    enum machine_if iface;
+    int index;             /* IDE 0-3 (channel * 2 + unit), floppy 0-1 */
+    bool cdrom;
+    const char *format;    /* "raw", "qcow2", NULL: probe */
+    bool read_only;
+    bool snapshot;         /* writes go to a temporary overlay */
+};
+
+/* The run state a monitor reports. */
+enum machine_state { MACHINE_RUNNING, MACHINE_PAUSED, MACHINE_SHUTDOWN };
 
 struct machine {
     struct bus *bus;
@@ -67,6 +89,17 @@ struct machine {
     uint64_t timeout_ns;
     bool deterministic;   /* -icount: time from retired instructions */
     struct linuxboot *kernel_boot; /* -kernel: booted at start and after resets */
+    struct blockdev *drives[MACHINE_MAX_DRIVES];
+    int ndrives;
+    struct display *display;  /* what the VGA shows, rendered on demand */
+    bool no_shutdown;
+    bool host_reset;      /* the pending reset came from the monitor */
+    enum machine_state state;
+    /* front ends (display window, monitor): polled between CPU slices and
+     * while paused; told of events ("SHUTDOWN", "RESET", ...) */
+    void (*poll)(void *opaque);
+    void (*event)(void *opaque, const char *name, const char *data_json);
+    void *ui_opaque;
     /* run state */
     bool exit_requested;
     int exit_status;
@@ -90,6 +123,22 @@ int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *
  */
 int machine_load_linux(struct machine *m, const char *kernel, const char *initrd,
                        const char *cmdline, char *err, size_t errlen);
+/* Open an image and attach it; -1 with a message in err[]. */
+int machine_add_drive(struct machine *m, const struct machine_drive *d, char *err,
+                      size_t errlen);
+/* -boot order=...,menu=on|off (see pc_set_boot). */
+void machine_set_boot(struct machine *m, const char *order, bool menu);
+/* Bring m->display up to date with the VGA; true if it changed. */
+bool machine_render(struct machine *m);
+/* Monitor requests (they take effect between CPU slices). */
+void machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+void machine_request_reset(struct machine *m);
+void machine_powerdown(struct machine *m);      /* ACPI power button */
+void machine_quit(struct machine *m, int status);
+/* Host input for the PS/2 devices (hw/i8042.h codes). */
+void machine_key(struct machine *m, int key, bool down);
+void machine_mouse(struct machine *m, int dx, int dy, int dz, int buttons);
 /* Run until the guest or a limit ends it; returns the exit status. */
 int machine_run(struct machine *m);
 void machine_free(struct machine *m);

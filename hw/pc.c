@@ -17,6 +17,11 @@
  * SRST restarts the board too (pc_reset).
  *   port 0x61   system control port B: speaker gate (counter 2 gate),
  *               refresh toggle and counter 2 output on reads
+ *   PCI 00:01.1 PIIX3 IDE: legacy channels on IRQ14/IRQ15
+ *   PCI 00:01.3 ACPI PM: SCI on IRQ9, S5 -> pc->poweroff
+ *   PCI 00:02.0 VGA (QEMU stdvga: Bochs VBE, LFB in BAR0)
+ *   8237A pair  DMA channels 0-7; the floppy controller on channel 2
+ *   FDC         3F0h-3F7h, IRQ6
  * The devices know nothing of each other: they see only their IRQ lines.
  */
 #include "pc.h"
@@ -24,12 +29,17 @@
 #include <stdlib.h>
 
 #include "cpu/cpu.h"
+#include "hw/acpi.h"
 #include "hw/bus.h"
+#include "hw/fdc.h"
 #include "hw/i8042.h"
+#include "hw/i8237.h"
 #include "hw/i8254.h"
 #include "hw/i8259.h"
 #include "hw/mc146818.h"
+#include "hw/ide.h"
 #include "hw/ns16550.h"
+#include "hw/vga.h"
 #include "util/log.h"
 
 #define REFRESH_PERIOD_NS 15085u   /* DRAM refresh request: every 15.085 us */
@@ -198,13 +208,46 @@ static int pc_pci_init(struct pc *pc, struct bus *bus, uint32_t ram_size,
     return 0;
 }
 
+static struct irq pic_line(struct pc *pc, int n)
+{
+    struct irq irq = { .set = i8259_set_irq, .opaque = pc->pic, .n = n };
+    return irq;
+}
+
+static void pc_acpi_poweroff(void *opaque)
+{
+    struct pc *pc = opaque;
+    log_ch(LOG_CPU, "ACPI: guest entered S5 (power off)");
+    if (pc->poweroff) {
+        pc->poweroff(pc->poweroff_opaque);
+    }
+}
+
+static void pc_acpi_reset(void *opaque)
+{
+    pc_reset_request(opaque, true);
+}
+
+/* The PCI functions beyond the bridges, and the ISA DMA and floppy. */
+static int pc_devices_init(struct pc *pc, struct bus *bus)
+{
+    pc->ide = ide_new(&pc->pci, (1 << 3) | 1, bus, pic_line(pc, 14), pic_line(pc, 15));
+    pc->acpi = acpi_pm_new(&pc->pci, (1 << 3) | 3, bus, pc->clk, pic_line(pc, 9),
+                           pc_acpi_poweroff, pc_acpi_reset, pc);
+    pc->vga = vga_new(&pc->pci, 2 << 3, bus, pc->clk);
+    pc->dma = i8237_new(bus);
+    pc->fdc = pc->dma ? fdc_new(bus, pic_line(pc, 6), pc->dma) : NULL;
+    return pc->ide && pc->acpi && pc->vga && pc->fdc ? 0 : -1;
+}
+
 static int pc_fw_cfg_init(struct pc *pc, struct bus *bus, uint32_t ram_size)
 {
     pc->fw_cfg = fw_cfg_new(bus);
     if (!pc->fw_cfg || fw_cfg_add_i64(pc->fw_cfg, FW_CFG_RAM_SIZE, ram_size) < 0 ||
         fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NB_CPUS, 1) < 0 ||
         fw_cfg_add_i16(pc->fw_cfg, FW_CFG_MAX_CPUS, 1) < 0 ||
-        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NOGRAPHIC, 1) < 0) {
+        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NOGRAPHIC, 0) < 0 ||
+        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_BOOT_MENU, 0) < 0) {
         return -1;
     }
     return 0;
@@ -236,11 +279,13 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
     if (!pc->pit || !pc->rtc || !pc->kbc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
         bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
         bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0 ||
-        pc_pci_init(pc, bus, ram_size, bios_low) < 0 || pc_fw_cfg_init(pc, bus, ram_size) < 0) {
+        pc_pci_init(pc, bus, ram_size, bios_low) < 0 || pc_devices_init(pc, bus) < 0 ||
+        pc_fw_cfg_init(pc, bus, ram_size) < 0) {
         pc_free(pc);
         return NULL;
     }
     cmos_memory(pc->rtc, ram_size);
+    pc_set_boot(pc, "cad", false);
     pc->port92 = 0x02; /* A20 on after reset, as the firmware expects */
     cpu->hook_opaque = pc;
     cpu->intr_ack = pc_intr_ack;
@@ -267,7 +312,55 @@ void pc_reset(struct pc *pc)
     pc->port61 = 0;
     pc->port92 = 0x02;
     i8042_reset(pc->kbc);
+    ide_reset(pc->ide);
+    acpi_pm_reset(pc->acpi);
+    vga_reset(pc->vga);
+    i8237_reset(pc->dma);
+    fdc_reset(pc->fdc);
     pc_update_a20(pc);
+}
+
+void pc_set_boot(struct pc *pc, const char *order, bool menu)
+{
+    /* SeaBIOS on QEMU: CMOS 3Dh holds the first two choices (low nibble
+     * first), 38h bits 4-7 the third; 1 floppy, 2 disk, 3 CD-ROM, 4 network.
+     * Bit 0 of 38h off keeps the floppy boot-signature check. */
+    int code[3] = { 0, 0, 0 };
+    for (int i = 0; i < 3 && order[i]; i++) {
+        switch (order[i]) {
+        case 'a':
+        case 'b':
+            code[i] = 1;
+            break;
+        case 'c':
+            code[i] = 2;
+            break;
+        case 'd':
+            code[i] = 3;
+            break;
+        case 'n':
+            code[i] = 4;
+            break;
+        default:
+            break;
+        }
+    }
+    mc146818_set_cmos(pc->rtc, 0x3D, (uint8_t)(code[0] | code[1] << 4));
+    mc146818_set_cmos(pc->rtc, 0x38, (uint8_t)(code[2] << 4));
+    fw_cfg_add_i16(pc->fw_cfg, FW_CFG_BOOT_MENU, menu ? 1 : 0);
+}
+
+void pc_update_cmos_drives(struct pc *pc)
+{
+    int a = fdc_cmos_type(pc->fdc, 0), b = fdc_cmos_type(pc->fdc, 1);
+    int nfloppy = (a != 0) + (b != 0);
+    mc146818_set_cmos(pc->rtc, 0x10, (uint8_t)(a << 4 | b));
+    /* equipment byte: bit 0 floppies present, bits 6-7 their count - 1 */
+    uint8_t equip = 0x06;
+    if (nfloppy) {
+        equip |= 0x01 | (uint8_t)((nfloppy - 1) << 6);
+    }
+    mc146818_set_cmos(pc->rtc, 0x14, equip);
 }
 
 int pc_add_serial(struct pc *pc, int index, struct chardev *chr)
@@ -318,6 +411,21 @@ void pc_free(struct pc *pc)
         }
     }
     fw_cfg_free(pc->fw_cfg);
+    if (pc->fdc) {
+        fdc_free(pc->fdc);
+    }
+    if (pc->dma) {
+        i8237_free(pc->dma);
+    }
+    if (pc->vga) {
+        vga_free(pc->vga);
+    }
+    if (pc->acpi) {
+        acpi_pm_free(pc->acpi);
+    }
+    if (pc->ide) {
+        ide_free(pc->ide);
+    }
     if (pc->kbc) {
         i8042_free(pc->kbc);
     }

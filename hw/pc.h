@@ -4,7 +4,9 @@
  * 0xF0) and system control ports A (0x92: A20, fast reset) and B (0x61),
  * the 8042 keyboard controller with a PS/2 keyboard and mouse,
  * wired to one CPU and the virtual clock; the PCI bus with the i440FX host
- * bridge and the PIIX3 ISA bridge; fw_cfg for the firmware.
+ * bridge, the PIIX3 ISA bridge and IDE function, the PIIX4-style ACPI PM
+ * function and the VGA; the 8237 DMA pair and the floppy controller;
+ * fw_cfg for the firmware.
  */
 #ifndef KASOU_PC_H
 #define KASOU_PC_H
@@ -26,6 +28,11 @@ struct mc146818;
 struct ns16550;
 struct i8042;
 struct chardev;
+struct ide;
+struct i8237;
+struct fdc;
+struct vga;
+struct acpi_pm;
 
 #define PC_MAX_SERIAL 4
 
@@ -42,6 +49,14 @@ struct pc {
     struct bus *bus;
     struct ns16550 *serial[PC_MAX_SERIAL];   /* COM1-COM4, or NULL */
     struct i8042 *kbc;     /* keyboard controller, PS/2 keyboard and mouse */
+    struct ide *ide;       /* 00:01.1 PIIX3 IDE, IRQ14/15 */
+    struct acpi_pm *acpi;  /* 00:01.3 ACPI PM, SCI on IRQ9 */
+    struct vga *vga;       /* 00:02.0 VGA with Bochs VBE */
+    struct i8237 *dma;     /* 8237A pair */
+    struct fdc *fdc;       /* floppy controller, IRQ6, DMA 2 */
+    /* the guest asked to power off (ACPI S5) */
+    void (*poweroff)(void *opaque);
+    void *poweroff_opaque;
     bool ferr_latch;   /* coprocessor error latched onto IRQ13 */
     bool hard_reset;   /* the pending reset restarts the chipset too */
     uint8_t port92;
@@ -63,6 +78,14 @@ int pc_add_serial(struct pc *pc, int index, struct chardev *chr);
 /* Between CPU slices: feed host input to the UARTs, flush their output. */
 void pc_poll_serial(struct pc *pc);
 void pc_flush_serial(struct pc *pc);
+/*
+ * Boot order as QEMU's -boot order= letters ("a" floppy, "c" disk, "d"
+ * CD-ROM, "n" network), at most three, and the boot menu; written to the
+ * CMOS bytes and fw_cfg items SeaBIOS reads.
+ */
+void pc_set_boot(struct pc *pc, const char *order, bool menu);
+/* Fill the CMOS floppy and disk bytes from the attached drives. */
+void pc_update_cmos_drives(struct pc *pc);
 /* Hard reset of the chipset (not the CPU, not the battery-backed RTC). */
 void pc_reset(struct pc *pc);
 /* Can an interrupt still arrive (a request pending or a timer armed)? */

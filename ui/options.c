@@ -20,18 +20,18 @@
 #include "hw/debugcon.h"
 #include "hw/debugexit.h"
 #include "ui/chardev.h"
+#include "ui/options_int.h"
 #include "util/log.h"
 
 #define MIB (1024.0 * 1024.0)
 
-/* One item of a -chardev/-device list, split at its first '='. */
-struct kv {
-    char key[OPT_ID_MAX];
-    char val[OPT_PATH_MAX];
-    bool has_val;
-};
+#ifdef CONFIG_SDL
+#define ENABLE_SDL_UI 1
+#else
+#define ENABLE_SDL_UI 0
+#endif
 
-static enum opt_result fail(const char *opt, const char *fmt, const char *what)
+enum opt_result opt_fail(const char *opt, const char *fmt, const char *what)
 {
     fprintf(stderr, "kasou: %s: ", opt);
     fprintf(stderr, fmt, what);
@@ -43,7 +43,7 @@ static enum opt_result fail(const char *opt, const char *fmt, const char *what)
  * Take the next item of a comma list from *p into kv; ",," stands for a
  * literal comma.  Returns -1 if the item does not fit.
  */
-static int next_item(const char **p, struct kv *kv)
+int opt_next_item(const char **p, struct opt_kv *kv)
 {
     char buf[OPT_PATH_MAX + OPT_ID_MAX];
     size_t len = 0;
@@ -77,7 +77,7 @@ static int next_item(const char **p, struct kv *kv)
 }
 
 /* An unsigned number, decimal or 0x hex (base 0, as QEMU properties). */
-static int parse_uint(const char *s, uint32_t max, uint32_t *out)
+int opt_parse_uint(const char *s, uint32_t max, uint32_t *out)
 {
     char *end;
     if (!*s || *s == '-' || *s == '+') {
@@ -92,7 +92,7 @@ static int parse_uint(const char *s, uint32_t max, uint32_t *out)
     return 0;
 }
 
-static int parse_bool(const char *s, bool *out)
+int opt_parse_bool(const char *s, bool *out)
 {
     if (!strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true")) {
         *out = true;
@@ -161,22 +161,22 @@ static int parse_size(const char *s, double *bytes)
 static enum opt_result opt_m(struct options *o, const char *arg)
 {
     const char *p = arg;
-    struct kv kv;
+    struct opt_kv kv;
     bool seen = false;
     while (*p) {
-        if (next_item(&p, &kv) < 0) {
-            return fail("-m", "invalid memory size '%s'", arg);
+        if (opt_next_item(&p, &kv) < 0) {
+            return opt_fail("-m", "invalid memory size '%s'", arg);
         }
         const char *val = kv.has_val ? kv.val : kv.key;
         if (kv.has_val && strcmp(kv.key, "size")) {
-            return fail("-m", "'%s' is not supported (only the RAM size is)", kv.key);
+            return opt_fail("-m", "'%s' is not supported (only the RAM size is)", kv.key);
         }
         double bytes;
         if (seen || parse_size(val, &bytes) < 0) {
-            return fail("-m", "invalid memory size '%s' (examples: 128, 256M, 1G)", arg);
+            return opt_fail("-m", "invalid memory size '%s' (examples: 128, 256M, 1G)", arg);
         }
         if (bytes < OPT_RAM_MIN || bytes > OPT_RAM_MAX) {
-            return fail("-m",
+            return opt_fail("-m",
                         "memory size '%s' is out of range "
                         "(1 MiB to 3584 MiB)",
                         arg);
@@ -186,7 +186,7 @@ static enum opt_result opt_m(struct options *o, const char *arg)
         seen = true;
     }
     if (!seen) {
-        return fail("-m", "invalid memory size '%s'", arg);
+        return opt_fail("-m", "invalid memory size '%s'", arg);
     }
     return OPT_RUN;
 }
@@ -194,7 +194,7 @@ static enum opt_result opt_m(struct options *o, const char *arg)
 static enum opt_result opt_bios(struct options *o, const char *arg)
 {
     if (!*arg || strlen(arg) >= sizeof(o->bios)) {
-        return fail("-bios", "invalid file name '%s'", arg);
+        return opt_fail("-bios", "invalid file name '%s'", arg);
     }
     strcpy(o->bios, arg);
     return OPT_RUN;
@@ -215,16 +215,17 @@ static enum opt_result opt_display(struct options *o, const char *arg)
         return OPT_RUN;
     }
     if (!strncmp(arg, "help", n) && n == 4) {
-        printf("Available display backend types:\nnone\n");
+        printf("Available display backend types:\nnone\n%s", ENABLE_SDL_UI ? "sdl\n" : "");
         return OPT_DONE;
     }
     if (!strncmp(arg, "sdl", n) && n == 3) {
-        return fail("-display",
-                    "%s: the SDL display arrives with the PC "
-                    "platform; use -display none or -nographic for now",
-                    "sdl");
+        if (!ENABLE_SDL_UI) {
+            return opt_fail("-display", "%s: this kasou was built without SDL2", "sdl");
+        }
+        o->display = OPT_DISPLAY_SDL;
+        return OPT_RUN;
     }
-    return fail("-display", "unknown display type '%s' (kasou has: none)", arg);
+    return opt_fail("-display", "unknown display type '%s' (kasou has: none, sdl)", arg);
 }
 
 static int count_stdio(const struct options *o)
@@ -240,48 +241,48 @@ static int count_stdio(const struct options *o)
 static enum opt_result add_chardev(struct options *o, const char *opt, const struct opt_chardev *c)
 {
     if (!c->id[0]) {
-        return fail(opt, "%s", "id=ID is required");
+        return opt_fail(opt, "%s", "id=ID is required");
     }
     for (int i = 0; i < o->nchardevs; i++) {
         if (!strcmp(o->chardevs[i].id, c->id)) {
-            return fail(opt, "duplicate chardev id '%s'", c->id);
+            return opt_fail(opt, "duplicate chardev id '%s'", c->id);
         }
     }
     if (c->backend == CHARDEV_FILE && !c->path[0]) {
-        return fail(opt, "%s", "the file backend needs path=PATH");
+        return opt_fail(opt, "%s", "the file backend needs path=PATH");
     }
     if (c->backend == CHARDEV_STDIO && count_stdio(o) > 0) {
-        return fail(opt, "%s", "cannot use stdio by multiple character devices");
+        return opt_fail(opt, "%s", "cannot use stdio by multiple character devices");
     }
     if (o->nchardevs == OPT_MAX_CHARDEVS) {
-        return fail(opt, "%s", "too many character devices");
+        return opt_fail(opt, "%s", "too many character devices");
     }
     o->chardevs[o->nchardevs++] = *c;
     return OPT_RUN;
 }
 
 /* One key=value of -chardev for backend c->backend. */
-static enum opt_result chardev_param(struct opt_chardev *c, const struct kv *kv)
+static enum opt_result chardev_param(struct opt_chardev *c, const struct opt_kv *kv)
 {
     bool flag;
     if (!strcmp(kv->key, "id") && kv->has_val) {
         if (!kv->val[0] || strlen(kv->val) >= sizeof(c->id)) {
-            return fail("-chardev", "invalid id '%s' (1 to 31 characters)", kv->val);
+            return opt_fail("-chardev", "invalid id '%s' (1 to 31 characters)", kv->val);
         }
         memcpy(c->id, kv->val, strlen(kv->val) + 1);
     } else if (!strcmp(kv->key, "path") && c->backend == CHARDEV_FILE) {
         snprintf(c->path, sizeof(c->path), "%s", kv->val);
     } else if (!strcmp(kv->key, "append") && c->backend == CHARDEV_FILE) {
-        if (parse_bool(kv->val, &c->append) < 0) {
-            return fail("-chardev", "append: expected on or off, not '%s'", kv->val);
+        if (opt_parse_bool(kv->val, &c->append) < 0) {
+            return opt_fail("-chardev", "append: expected on or off, not '%s'", kv->val);
         }
     } else if (!strcmp(kv->key, "signal") && c->backend == CHARDEV_STDIO) {
         /* accepted for QEMU compatibility: kasou never takes stdin yet */
-        if (parse_bool(kv->val, &flag) < 0) {
-            return fail("-chardev", "signal: expected on or off, not '%s'", kv->val);
+        if (opt_parse_bool(kv->val, &flag) < 0) {
+            return opt_fail("-chardev", "signal: expected on or off, not '%s'", kv->val);
         }
     } else {
-        return fail("-chardev", "invalid parameter '%s'", kv->key);
+        return opt_fail("-chardev", "invalid parameter '%s'", kv->key);
     }
     return OPT_RUN;
 }
@@ -289,17 +290,17 @@ static enum opt_result chardev_param(struct opt_chardev *c, const struct kv *kv)
 static enum opt_result opt_chardev(struct options *o, const char *arg)
 {
     struct opt_chardev c = { .backend = -1 };
-    struct kv kv;
+    struct opt_kv kv;
     const char *p = arg;
-    if (next_item(&p, &kv) < 0 || kv.has_val || (c.backend = chardev_backend_parse(kv.key)) < 0) {
-        return fail("-chardev",
+    if (opt_next_item(&p, &kv) < 0 || kv.has_val || (c.backend = chardev_backend_parse(kv.key)) < 0) {
+        return opt_fail("-chardev",
                     "unknown backend in '%s' "
                     "(kasou has: stdio, file, null)",
                     arg);
     }
     while (*p) {
-        if (next_item(&p, &kv) < 0) {
-            return fail("-chardev", "parameter too long in '%s'", arg);
+        if (opt_next_item(&p, &kv) < 0) {
+            return opt_fail("-chardev", "parameter too long in '%s'", arg);
         }
         if (chardev_param(&c, &kv) == OPT_ERROR) {
             return OPT_ERROR;
@@ -311,7 +312,7 @@ static enum opt_result opt_chardev(struct options *o, const char *arg)
 static enum opt_result add_device(struct options *o, const struct opt_device *d)
 {
     if (o->ndevices == OPT_MAX_DEVICES) {
-        return fail("-device", "%s", "too many devices");
+        return opt_fail("-device", "%s", "too many devices");
     }
     o->devices[o->ndevices++] = *d;
     return OPT_RUN;
@@ -338,13 +339,13 @@ static enum opt_result opt_debugcon(struct options *o, const char *arg)
 {
     struct opt_chardev c = { .id = "debugcon" };
     if (o->have_debugcon) {
-        return fail("-debugcon", "%s", "too many debug consoles (only one)");
+        return opt_fail("-debugcon", "%s", "too many debug consoles (only one)");
     }
     o->have_debugcon = true;
     if (!strcmp(arg, "none")) {
         return OPT_RUN;
     } else if (short_backend(arg, &c) < 0) {
-        return fail("-debugcon",
+        return opt_fail("-debugcon",
                     "unsupported character device '%s' "
                     "(kasou has: stdio, null, file:PATH, none)",
                     arg);
@@ -372,7 +373,7 @@ static enum opt_result opt_serial(struct options *o, const char *arg)
         return OPT_RUN;
     }
     if (o->nserial == OPT_MAX_SERIAL) {
-        return fail("-serial", "%s", "too many serial ports (at most 4)");
+        return opt_fail("-serial", "%s", "too many serial ports (at most 4)");
     }
     struct opt_serial *sp = &o->serial[o->nserial];
     if (!strncmp(arg, "chardev:", 8) && arg[8] && strlen(arg + 8) < sizeof(sp->chardev)) {
@@ -383,7 +384,7 @@ static enum opt_result opt_serial(struct options *o, const char *arg)
     struct opt_chardev c = { .backend = -1 };
     snprintf(c.id, sizeof(c.id), "serial%d", o->nserial);
     if (short_backend(arg, &c) < 0) {
-        return fail("-serial",
+        return opt_fail("-serial",
                     "unsupported character device '%s' "
                     "(kasou has: stdio, null, file:PATH, chardev:ID, none)",
                     arg);
@@ -406,7 +407,8 @@ static void default_serial(struct options *o)
         return;
     }
     struct opt_chardev c = { .id = "serial0", .backend = CHARDEV_NULL };
-    if (count_stdio(o) == 0) {
+    bool qmp_stdio = o->qmp && !strcmp(o->qmp, "stdio");
+    if (count_stdio(o) == 0 && !qmp_stdio) {
         c.backend = CHARDEV_STDIO;
     }
     for (int i = 0; i < o->nchardevs; i++) {
@@ -429,7 +431,7 @@ static void device_help(void)
            "(V<<1)|1: iobase=N (0x501), iosize=N (2)\n");
 }
 
-static enum opt_result bad_prop(const char *driver, const struct kv *kv)
+static enum opt_result bad_prop(const char *driver, const struct opt_kv *kv)
 {
     fprintf(stderr, "kasou: -device %s: %s '%s'%s%s\n", driver,
             kv->has_val ? "invalid value for property" : "property needs a value:", kv->key,
@@ -437,12 +439,12 @@ static enum opt_result bad_prop(const char *driver, const struct kv *kv)
     return OPT_ERROR;
 }
 
-static enum opt_result debugcon_prop(struct opt_device *d, const struct kv *kv)
+static enum opt_result debugcon_prop(struct opt_device *d, const struct opt_kv *kv)
 {
     uint32_t v;
-    if (!strcmp(kv->key, "iobase") && parse_uint(kv->val, 0xFFFF, &v) == 0) {
+    if (!strcmp(kv->key, "iobase") && opt_parse_uint(kv->val, 0xFFFF, &v) == 0) {
         d->iobase = (uint16_t)v;
-    } else if (!strcmp(kv->key, "readback") && parse_uint(kv->val, 0xFF, &v) == 0) {
+    } else if (!strcmp(kv->key, "readback") && opt_parse_uint(kv->val, 0xFF, &v) == 0) {
         d->readback = (uint8_t)v;
     } else if (!strcmp(kv->key, "chardev") && kv->val[0] && strlen(kv->val) < sizeof(d->chardev)) {
         memcpy(d->chardev, kv->val, strlen(kv->val) + 1);
@@ -450,28 +452,28 @@ static enum opt_result debugcon_prop(struct opt_device *d, const struct kv *kv)
                !strcmp(kv->key, "chardev")) {
         return bad_prop("isa-debugcon", kv);
     } else {
-        return fail("-device isa-debugcon", "unknown property '%s'", kv->key);
+        return opt_fail("-device isa-debugcon", "unknown property '%s'", kv->key);
     }
     return OPT_RUN;
 }
 
-static enum opt_result debugexit_prop(struct opt_device *d, const struct kv *kv)
+static enum opt_result debugexit_prop(struct opt_device *d, const struct opt_kv *kv)
 {
     uint32_t v;
-    if (!strcmp(kv->key, "iobase") && parse_uint(kv->val, 0xFFFF, &v) == 0) {
+    if (!strcmp(kv->key, "iobase") && opt_parse_uint(kv->val, 0xFFFF, &v) == 0) {
         d->iobase = (uint16_t)v;
-    } else if (!strcmp(kv->key, "iosize") && parse_uint(kv->val, 0xFFFF, &v) == 0 && v > 0) {
+    } else if (!strcmp(kv->key, "iosize") && opt_parse_uint(kv->val, 0xFFFF, &v) == 0 && v > 0) {
         d->iosize = (uint16_t)v;
     } else if (!strcmp(kv->key, "iobase") || !strcmp(kv->key, "iosize")) {
         return bad_prop("isa-debug-exit", kv);
     } else {
-        return fail("-device isa-debug-exit", "unknown property '%s'", kv->key);
+        return opt_fail("-device isa-debug-exit", "unknown property '%s'", kv->key);
     }
     return OPT_RUN;
 }
 
 /* The driver name: the implied first item, or driver=NAME. */
-static int device_driver(const struct kv *kv, struct opt_device *d)
+static int device_driver(const struct opt_kv *kv, struct opt_device *d)
 {
     const char *name = kv->has_val && !strcmp(kv->key, "driver") ? kv->val
                        : kv->has_val                             ? ""
@@ -493,18 +495,18 @@ static int device_driver(const struct kv *kv, struct opt_device *d)
 static enum opt_result opt_device(struct options *o, const char *arg)
 {
     struct opt_device d;
-    struct kv kv;
+    struct opt_kv kv;
     const char *p = arg;
     if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
         device_help();
         return OPT_DONE;
     }
-    if (next_item(&p, &kv) < 0 || device_driver(&kv, &d) < 0) {
-        return fail("-device", "unknown device in '%s' (try -device help)", arg);
+    if (opt_next_item(&p, &kv) < 0 || device_driver(&kv, &d) < 0) {
+        return opt_fail("-device", "unknown device in '%s' (try -device help)", arg);
     }
     while (*p) {
-        if (next_item(&p, &kv) < 0) {
-            return fail("-device", "property too long in '%s'", arg);
+        if (opt_next_item(&p, &kv) < 0) {
+            return opt_fail("-device", "property too long in '%s'", arg);
         }
         enum opt_result r =
             d.kind == OPT_DEV_DEBUGCON ? debugcon_prop(&d, &kv) : debugexit_prop(&d, &kv);
@@ -513,7 +515,7 @@ static enum opt_result opt_device(struct options *o, const char *arg)
         }
     }
     if (d.kind == OPT_DEV_DEBUGCON && !d.chardev[0]) {
-        return fail("-device", "%s: chardev=ID is required", "isa-debugcon");
+        return opt_fail("-device", "%s: chardev=ID is required", "isa-debugcon");
     }
     return add_device(o, &d);
 }
@@ -525,7 +527,7 @@ static enum opt_result opt_d(struct options *o, const char *arg)
         return OPT_DONE;
     }
     if (log_parse(arg) < 0) {
-        return fail("-d", "unknown log channel in '%s' (try -d help)", arg);
+        return opt_fail("-d", "unknown log channel in '%s' (try -d help)", arg);
     }
     return OPT_RUN;
 }
@@ -533,7 +535,7 @@ static enum opt_result opt_d(struct options *o, const char *arg)
 static enum opt_result opt_D(struct options *o, const char *arg)
 {
     if (!*arg) {
-        return fail("-D", "%s", "empty log file name");
+        return opt_fail("-D", "%s", "empty log file name");
     }
     o->log_path = arg;
     return OPT_RUN;
@@ -550,15 +552,15 @@ static enum opt_result opt_accel(struct options *o, const char *arg)
         return OPT_DONE;
     }
     if (n == 3 && !strncmp(arg, "jit", n)) {
-        return fail("-accel",
+        return opt_fail("-accel",
                     "%s: the JIT is not available yet; "
                     "use -accel interp",
                     "jit");
     }
     if (n == 6 && !strncmp(arg, "interp", n)) {
-        return fail("-accel", "interp takes no properties: '%s'", arg);
+        return opt_fail("-accel", "interp takes no properties: '%s'", arg);
     }
-    return fail("-accel", "unknown accelerator '%s' (kasou has: interp)", arg);
+    return opt_fail("-accel", "unknown accelerator '%s' (kasou has: interp)", arg);
 }
 
 static enum opt_result opt_no_reboot(struct options *o, const char *arg)
@@ -579,7 +581,7 @@ static enum opt_result opt_icount(struct options *o, const char *arg)
     errno = 0;
     long n = strtol(v, &end, 10);
     if (!*v || *end || errno || n < 0 || n > 10) {
-        return fail("-icount",
+        return opt_fail("-icount",
                     "expected shift=N with N from 0 to 10 (2^N ns per instruction), "
                     "not '%s'",
                     arg);
@@ -595,7 +597,7 @@ static enum opt_result opt_timeout(struct options *o, const char *arg)
     double t = strtod(arg, &end);
     if (!*arg || *end || errno || !isfinite(t) || t < 0 || t > 1e9 ||
         !strchr("0123456789.", arg[0])) {
-        return fail("-timeout", "invalid number of seconds '%s'", arg);
+        return opt_fail("-timeout", "invalid number of seconds '%s'", arg);
     }
     o->timeout = t;
     return OPT_RUN;
@@ -605,7 +607,7 @@ static enum opt_result opt_timeout(struct options *o, const char *arg)
 static enum opt_result opt_kernel(struct options *o, const char *arg)
 {
     if (!*arg) {
-        return fail("-kernel", "%s", "empty file name");
+        return opt_fail("-kernel", "%s", "empty file name");
     }
     o->kernel = arg;
     return OPT_RUN;
@@ -614,7 +616,7 @@ static enum opt_result opt_kernel(struct options *o, const char *arg)
 static enum opt_result opt_initrd(struct options *o, const char *arg)
 {
     if (!*arg) {
-        return fail("-initrd", "%s", "empty file name");
+        return opt_fail("-initrd", "%s", "empty file name");
     }
     o->initrd = arg;
     return OPT_RUN;
@@ -630,10 +632,10 @@ static enum opt_result opt_append(struct options *o, const char *arg)
 static enum opt_result check_kernel_opts(const struct options *o)
 {
     if (!o->kernel && o->initrd) {
-        return fail("-initrd", "%s", "only allowed with -kernel");
+        return opt_fail("-initrd", "%s", "only allowed with -kernel");
     }
     if (!o->kernel && o->append) {
-        return fail("-append", "%s", "only allowed with -kernel");
+        return opt_fail("-append", "%s", "only allowed with -kernel");
     }
     return OPT_RUN;
 }
@@ -655,9 +657,25 @@ void options_usage(void)
            "  -kernel BZIMAGE     boot a Linux bzImage directly (32-bit boot protocol)\n"
            "  -initrd FILE        its initial ramdisk\n"
            "  -append CMDLINE     its command line\n"
+           "Drives (images: raw or qcow2, probed unless format= is given):\n"
+           "  -hda/-hdb/-hdc/-hdd FILE  IDE disk 0-3 (primary master ... secondary slave)\n"
+           "  -cdrom FILE         IDE CD-ROM (secondary master): an ISO image\n"
+           "  -fda/-fdb FILE      floppy A:/B: (160K-2.88M images)\n"
+           "  -drive file=F[,if=ide|floppy][,index=N][,media=disk|cdrom]\n"
+           "         [,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
+           "  -snapshot           writes go to a temporary overlay; images stay unchanged\n"
+           "  -boot [order=]ORDER[,menu=on|off]  boot order, up to three of a (floppy),\n"
+           "                      c (disk), d (CD-ROM), n (network); default cad\n"
            "Display:\n"
+           "  -display sdl|none   a window (the default when there is a desktop) or none\n"
            "  -nographic          no display window; COM1 on the terminal unless -serial\n"
-           "  -display none       no display (sdl arrives with the PC platform)\n"
+           "  -name NAME          the window title\n"
+           "  -screenshot FILE    write the screen as PNG when the run ends\n"
+           "  -screen-text FILE   write a text-mode screen as UTF-8 text when the run ends\n"
+           "Monitor:\n"
+           "  -qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off | stdio\n"
+           "                      a QMP server (QEMU's JSON protocol)\n"
+           "  -no-shutdown        a guest power-off pauses instead of exiting\n"
            "Devices and character backends:\n"
            "  -chardev stdio,id=ID | file,id=ID,path=PATH[,append=on] | null,id=ID\n"
            "  -device isa-debugcon,chardev=ID[,iobase=N][,readback=N]\n"
@@ -674,8 +692,8 @@ void options_usage(void)
            "  -version            print the version\n"
            "\n"
            "Numbers accept 0x hex.  Exit status: the guest's debug-exit status, 0 when\n"
-           "the guest halts for good or resets with -no-reboot, 124 on -timeout, 1 on\n"
-           "errors.  See kasou(1).\n",
+           "the guest powers off, halts for good or resets with -no-reboot, 124 on\n"
+           "-timeout, 1 on errors.  See kasou(1).\n",
            KASOU_BIOS_DIR);
 }
 
@@ -713,6 +731,21 @@ static const struct opt_def {
     { "kernel", true, opt_kernel },
     { "initrd", true, opt_initrd },
     { "append", true, opt_append },
+    { "drive", true, opt_drive },
+    { "hda", true, opt_hda },
+    { "hdb", true, opt_hdb },
+    { "hdc", true, opt_hdc },
+    { "hdd", true, opt_hdd },
+    { "cdrom", true, opt_cdrom },
+    { "fda", true, opt_fda },
+    { "fdb", true, opt_fdb },
+    { "boot", true, opt_boot },
+    { "snapshot", false, opt_snapshot },
+    { "screenshot", true, opt_screenshot },
+    { "screen-text", true, opt_screen_text },
+    { "name", true, opt_name },
+    { "no-shutdown", false, opt_no_shutdown },
+    { "qmp", true, opt_qmp },
     { "h", false, opt_help },
     { "help", false, opt_help },
     { "version", false, opt_version },
@@ -759,7 +792,7 @@ static enum opt_result check_refs(const struct options *o)
 {
     for (int i = 0; i < o->nserial; i++) {
         if (!have_chardev(o, o->serial[i].chardev)) {
-            return fail("-serial",
+            return opt_fail("-serial",
                         "chardev '%s' not found "
                         "(define it with -chardev ...,id=ID)",
                         o->serial[i].chardev);
@@ -772,7 +805,7 @@ static enum opt_result check_refs(const struct options *o)
             found = !strcmp(o->chardevs[j].id, d->chardev);
         }
         if (!found) {
-            return fail("-device isa-debugcon",
+            return opt_fail("-device isa-debugcon",
                         "chardev '%s' not found "
                         "(define it with -chardev ...,id=ID)",
                         d->chardev);
@@ -789,11 +822,12 @@ enum opt_result options_parse(struct options *o, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || !a[1]) {
-            fprintf(stderr,
-                    "kasou: unexpected argument '%s' (disk images "
-                    "arrive with the PC platform; see -help)\n",
-                    a);
-            return OPT_ERROR;
+            /* as QEMU: a bare file name is the first hard disk */
+            if (!a[0] || opt_hda(o, a) != OPT_RUN) {
+                fprintf(stderr, "kasou: unexpected argument '%s' (see -help)\n", a);
+                return OPT_ERROR;
+            }
+            continue;
         }
         const char *name = a + 1 + (a[1] == '-'); /* -opt or --opt */
         const struct opt_def *def = find_opt(name);
@@ -812,8 +846,13 @@ enum opt_result options_parse(struct options *o, int argc, char **argv)
     }
     resolve_bios(o);
     default_serial(o);
-    if (check_kernel_opts(o) == OPT_ERROR) {
+    if (check_kernel_opts(o) == OPT_ERROR || opt_finish_drives(o) == OPT_ERROR) {
         return OPT_ERROR;
+    }
+    if (o->qmp && !strcmp(o->qmp, "stdio") && count_stdio(o) > 0) {
+        return opt_fail("-qmp", "%s",
+                        "stdio is already used by another character device "
+                        "(-serial/-debugcon/-chardev)");
     }
     return check_refs(o);
 }

@@ -3,8 +3,9 @@
  *
  * Option names and value syntax follow QEMU where QEMU has the option
  * (-bios, -m, -nographic, -display, -chardev, -device, -debugcon, -serial,
- * -d, -D, -accel, -no-reboot, -kernel, -initrd, -append); -timeout is
- * kasou's own.  Options may be spelled
+ * -d, -D, -accel, -no-reboot, -no-shutdown, -kernel, -initrd, -append,
+ * -drive, -hda..-hdd, -cdrom, -fda/-fdb, -boot, -snapshot, -name, -qmp);
+ * -timeout, -screenshot and -screen-text are kasou's own.  Options may be spelled
  * with one dash or two.  Numbers accept 0x hex as QEMU does; "a,b=c"
  * lists use ",," for a literal comma.  Nothing is opened or created here:
  * ui/main.c turns the struct into chardevs and a machine.
@@ -47,7 +48,23 @@ struct opt_serial {
     char chardev[OPT_ID_MAX];  /* empty: the port exists, unconnected */
 };
 
-enum opt_display { OPT_DISPLAY_DEFAULT, OPT_DISPLAY_NONE };
+enum opt_display { OPT_DISPLAY_DEFAULT, OPT_DISPLAY_NONE, OPT_DISPLAY_SDL };
+
+#define OPT_MAX_DRIVES 6   /* -drive: 4 IDE + 2 floppy */
+
+enum opt_if { OPT_IF_IDE, OPT_IF_FLOPPY };
+
+/* One -drive, -hda..-hdd, -cdrom, -fda/-fdb. */
+struct opt_drive {
+    char file[OPT_PATH_MAX]; /* empty: an empty CD-ROM drive */
+    enum opt_if iface;
+    int index;             /* -1 until assigned */
+    bool cdrom;
+    char format[16];       /* empty: probe */
+    bool read_only;
+    int snapshot;          /* -1 unset (follows -snapshot), 0, 1 */
+    const char *opt;       /* the option that made it, for messages */
+};
 
 struct options {
     char bios[OPT_PATH_MAX]; /* resolved firmware path */
@@ -69,6 +86,16 @@ struct options {
     const char *kernel;   /* -kernel: a bzImage booted directly, or NULL */
     const char *initrd;   /* -initrd (needs -kernel) */
     const char *append;   /* -append: the kernel command line (needs -kernel) */
+    struct opt_drive drives[OPT_MAX_DRIVES];
+    int ndrives;
+    char boot_order[4];   /* -boot order=: up to three of a, c, d, n */
+    bool boot_menu;
+    bool snapshot;        /* -snapshot: every drive writes to an overlay */
+    const char *screenshot;  /* -screenshot FILE.png: the screen at exit */
+    const char *screen_text; /* -screen-text FILE: the text screen at exit */
+    char name[128];       /* -name: the window title (empty: none) */
+    bool no_shutdown;     /* guest power-off pauses instead of exiting */
+    const char *qmp;      /* -qmp SPEC, or NULL */
 };
 
 enum opt_result {

@@ -12,6 +12,19 @@
  * All functions return 0 on success and -1 on an I/O error (errno-style
  * detail goes to the log); a device turns -1 into the error its guest
  * interface reports (an ATA ABRT/UNC, a floppy controller status).
+ *
+ * Formats: "raw" (the file is the disk; a size that is not a multiple of
+ * 512 is rounded up and the tail reads as zeros, as QEMU does) and "qcow2"
+ * (versions 2 and 3, zlib-compressed clusters, backing files, internal
+ * snapshots left intact).  An explicit format=qcow2 on a file without the
+ * qcow2 magic is refused; format=raw on a qcow2 file shows its bytes raw.
+ * A probed raw image refuses guest writes that would give sector 0 the
+ * qcow2 magic, so the next probe cannot turn guest data into a qcow2
+ * header naming a host file as its backing file.
+ *
+ * Locking: a writable open takes QEMU's OFD byte-range locks for "write",
+ * any open refuses others' writers, so a second writer (kasou or QEMU) is
+ * refused with "image is in use by another process".
  */
 #ifndef KASOU_BLOCK_H
 #define KASOU_BLOCK_H
@@ -41,5 +54,8 @@ const char *blk_format(const struct blockdev *bd);  /* "raw", "qcow2" */
 int blk_read(struct blockdev *bd, uint64_t offset, void *buf, size_t len);
 int blk_write(struct blockdev *bd, uint64_t offset, const void *buf, size_t len);
 int blk_flush(struct blockdev *bd);
+
+/* One line describing the format's details (version, cluster size, backing). */
+void blk_info(const struct blockdev *bd, char *buf, size_t len);
 
 #endif

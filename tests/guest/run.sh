@@ -205,8 +205,32 @@ run -device isa-debugcon,chardev=nope
 expect_error "isa-debugcon naming an unknown chardev is refused" "nope"
 run -accel jit
 expect_error "-accel jit says it is not available yet" "not available"
-run -display sdl
-expect_error "-display sdl says SDL is not there yet" "SDL"
+# No desktop: -display sdl cannot open a window and says so (forced to the
+# X11 driver with no DISPLAY, so no other video driver can step in).
+$GUARD env DISPLAY= WAYLAND_DISPLAY= SDL_VIDEODRIVER=x11 "$KASOU" -display sdl -timeout 2 \
+    >"$tmp/out" 2>"$tmp/err" </dev/null
+status=$?
+expect_error "-display sdl without a desktop is an error, not a crash" "display sdl"
+run -display gtk
+expect_error "an unknown -display type is refused" "gtk"
+run -hda "$tmp/no-such-disk.img"
+expect_error "a missing -hda image is an error naming it" "no-such-disk.img"
+run -drive "file=$ROMDIR/demo.bin,if=scsi"
+expect_error "-drive with an unsupported interface is refused" "if=scsi"
+run -drive "file=$ROMDIR/demo.bin,bogus=1"
+expect_error "-drive with an unknown parameter is refused" "bogus"
+run -drive "file=$ROMDIR/demo.bin,format=vmdk"
+expect_error "-drive with an unsupported format is refused" "vmdk"
+run -drive "file=$ROMDIR/demo.bin,format=qcow2"
+expect_error "format=qcow2 on a file that is not qcow2 is an error" "qcow2"
+run -hda "$ROMDIR/demo.bin" -drive "file=$ROMDIR/demo.bin,index=0"
+expect_error "two drives in one IDE slot are refused" "already in use"
+run -fda "$ROMDIR/demo.bin"
+expect_error "a floppy image of no floppy size is refused" "floppy"
+run -boot order=z
+expect_error "-boot with an unknown drive letter is refused" "boot order"
+run -qmp "bogus:thing"
+expect_error "-qmp with an unknown endpoint is refused" "qmp"
 run -d nosuchchannel
 expect_error "an unknown -d channel is refused" "nosuchchannel"
 run -version

@@ -1,0 +1,255 @@
+#!/bin/sh
+# pc.sh KASOU BUILDDIR [CACHEDIR] - boot the PC's media through SeaBIOS.
+#
+# Every case boots real software headless and checks what it printed on
+# COM1 and showed on the VGA screen (-screen-text, and -screenshot read
+# back with tests/pngtext against the VGA BIOS's own font):
+#   - SeaBIOS with no media: its banner on the screen, "No bootable device"
+#   - a 1.44M floppy formatted with mtools, with kasou's boot sector
+#     (roms/bootsect.bin) reading a file mcopy put on it
+#   - a hard disk with the same boot sector as its MBR: raw, qcow2 (and
+#     compressed qcow2), and raw under -snapshot (the image is unchanged)
+#   - an ISOLINUX CD (xorriso) to its boot: prompt, as -cdrom and,
+#     isohybrid, as -hda
+#   - a grub-mkrescue CD with GRUB's console on COM1, taking commands on stdin
+#   - memtest86+ (booted from an ISOLINUX CD) testing memory on screen
+# Guest software comes from Debian packages fetched with apt-get download
+# into CACHEDIR (default ${KASOU_CACHE:-$HOME/.cache/kasou}); the tools
+# (mtools, xorriso, grub-common, qemu-utils) must be installed.  A missing
+# tool or failed download fails the case: there is no skip.
+set -u
+
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    echo "usage: $0 KASOU BUILDDIR [CACHEDIR]" >&2
+    exit 2
+fi
+KASOU=$1
+BUILD=$2
+CACHE=${3:-${KASOU_CACHE:-$HOME/.cache/kasou}}/pc
+BIOSDIR=$(sed -n 's/^BIOS_DIR = //p' "$BUILD/config.mk")
+VGAROM=$BIOSDIR/vgabios-stdvga.bin
+PNGTEXT=$BUILD/tests/pngtext
+BOOTSECT=$BUILD/roms/bootsect.bin
+TMP_PREFIX=kasou-pc
+. "$(dirname "$0")/lib.sh"
+
+EXITDEV="isa-debug-exit,iobase=0x501,iosize=2"
+
+# run NAME ARGS...: kasou headless, COM1 to $tmp/NAME.serial, the screen
+# to $tmp/NAME.txt and $tmp/NAME.png; sets $status.
+run() {
+    name=$1
+    shift
+    "$KASOU" -display none -serial "file:$tmp/$name.serial" \
+        -screen-text "$tmp/$name.txt" -screenshot "$tmp/$name.png" "$@" \
+        </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
+    status=$?
+}
+
+# shows NAME TEXT: the text screen and the screenshot both show TEXT.
+shows() {
+    grep -qF "$2" "$tmp/$1.txt" 2>/dev/null &&
+        "$PNGTEXT" --font "$VGAROM" "$tmp/$1.png" >"$tmp/$1.ocr" 2>&1 &&
+        grep -qF "$2" "$tmp/$1.ocr"
+}
+
+# why NAME: the evidence for a failed case.
+why() {
+    echo "exit status $status; stderr: $(head -n 3 "$tmp/$1.err" 2>/dev/null)"
+    echo "serial: $(tail -n 5 "$tmp/$1.serial" 2>/dev/null)"
+    echo "screen: $(grep -v '^$' "$tmp/$1.txt" 2>/dev/null | head -n 8)"
+    echo "screenshot read back: $(grep -v '^ *$' "$tmp/$1.ocr" 2>/dev/null | head -n 8)"
+}
+
+# fetch PKG: unpack Debian package PKG into $CACHE/PKG once; prints why
+# it failed.
+fetch() {
+    [ -f "$CACHE/$1/.done" ] && return 0
+    rm -rf "$CACHE/$1" && mkdir -p "$CACHE/$1" || return 1
+    (cd "$CACHE/$1" && apt-get download "$1") >"$tmp/apt" 2>&1 ||
+        { tail -n 3 "$tmp/apt"; echo "apt-get download $1 failed"; return 1; }
+    dpkg-deb -x "$CACHE/$1"/*.deb "$CACHE/$1" || { echo "cannot unpack $1"; return 1; }
+    rm -f "$CACHE/$1"/*.deb
+    touch "$CACHE/$1/.done"
+}
+
+need() {
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed"; return 1; }
+    done
+}
+
+# --- SeaBIOS alone: POST on the screen, then no bootable device ---
+run bios -boot order=c -timeout 6
+if [ "$status" -eq 124 ] && shows bios "SeaBIOS (version" && shows bios "No bootable device"; then
+    ok "SeaBIOS shows its banner and 'No bootable device' on the VGA screen (and screenshot)"
+else
+    not_ok "SeaBIOS shows its banner and 'No bootable device' on the VGA screen" "$(why bios)"
+fi
+
+# --- a floppy made with mtools, booting kasou's boot sector ---
+# boot_floppy IMG: the jump and code of bootsect.bin over the formatted
+# floppy's boot sector (its BPB stays), and a file in the first cluster.
+make_floppy() {
+    need mformat mcopy || return 1
+    mformat -C -f 1440 -v KASOU -i "$1" :: || return 1
+    printf 'kasou-boot: read from the floppy by INT 13h\r\n\000' >"$tmp/msg.txt"
+    mcopy -i "$1" "$tmp/msg.txt" ::MSG.TXT || return 1
+    dd if="$BOOTSECT" of="$1" bs=1 count=3 conv=notrunc 2>/dev/null &&
+        dd if="$BOOTSECT" of="$1" bs=1 skip=62 seek=62 count=450 conv=notrunc 2>/dev/null
+}
+if make_floppy "$tmp/floppy.img" >"$tmp/mk" 2>&1; then
+    run floppy -fda "$tmp/floppy.img" -boot a -device "$EXITDEV" -timeout 30
+    if [ "$status" -eq 33 ] && grep -q "read from the floppy by INT 13h" "$tmp/floppy.serial" &&
+        shows floppy "kasou-boot: boot sector running"; then
+        ok "floppy (mtools 1.44M): SeaBIOS boots its boot sector, which reads a file by INT 13h"
+    else
+        not_ok "floppy (mtools 1.44M) boots" "$(why floppy)"
+    fi
+else
+    not_ok "floppy: build the image with mtools" "$(cat "$tmp/mk")"
+fi
+
+# --- a hard disk: the boot sector as MBR, the message at LBA 33 ---
+make_disk() {
+    dd if=/dev/zero of="$1" bs=1M count=8 2>/dev/null &&
+        dd if="$BOOTSECT" of="$1" conv=notrunc 2>/dev/null &&
+        printf 'kasou-boot: read from the disk by INT 13h AH=42h\r\n\000' |
+        dd of="$1" bs=512 seek=33 conv=notrunc 2>/dev/null
+}
+disk_case() { # NAME DESCRIPTION KASOU-ARGS...
+    dname=$1 ddesc=$2
+    shift 2
+    run "$dname" "$@" -boot c -device "$EXITDEV" -timeout 30
+    if [ "$status" -eq 33 ] && grep -q "read from the disk by INT 13h" "$tmp/$dname.serial" &&
+        shows "$dname" "kasou-boot: boot sector running"; then
+        ok "hard disk ($ddesc): SeaBIOS boots the MBR, which reads LBA 33"
+    else
+        not_ok "hard disk ($ddesc) boots" "$(why "$dname")"
+    fi
+}
+make_disk "$tmp/disk.img"
+disk_case disk "raw, -hda" -hda "$tmp/disk.img"
+disk_case drive "raw, -drive if=ide,index=1" -drive "file=$tmp/disk.img,if=ide,index=1,format=raw"
+sum_before=$(md5sum <"$tmp/disk.img")
+disk_case snap "raw, -snapshot" -snapshot -hda "$tmp/disk.img"
+if [ "$(md5sum <"$tmp/disk.img")" = "$sum_before" ]; then
+    ok "-snapshot: the image file is unchanged after the run"
+else
+    not_ok "-snapshot: the image file is unchanged after the run"
+fi
+if need qemu-img >"$tmp/mk" 2>&1 && qemu-img convert -O qcow2 "$tmp/disk.img" "$tmp/disk.qcow2" &&
+    qemu-img convert -c -O qcow2 "$tmp/disk.img" "$tmp/diskc.qcow2"; then
+    disk_case qcow2 "qcow2" -hda "$tmp/disk.qcow2"
+    disk_case qcow2c "compressed qcow2" -drive "file=$tmp/diskc.qcow2,format=qcow2"
+else
+    not_ok "hard disk: qcow2 images made with qemu-img" "$(cat "$tmp/mk")"
+fi
+
+# --- ISOLINUX: a CD, and the same ISO isohybrid as a hard disk ---
+make_isolinux() { # DIR ISO [extra config lines]
+    need xorriso >/dev/null || return 1
+    fetch isolinux && fetch syslinux-common || return 1
+    mkdir -p "$1/isolinux" &&
+        cp "$CACHE/isolinux/usr/lib/ISOLINUX/isolinux.bin" "$1/isolinux/" &&
+        cp "$CACHE/syslinux-common/usr/lib/syslinux/modules/bios/ldlinux.c32" "$1/isolinux/" ||
+        return 1
+    xorriso -as mkisofs -quiet -o "$2" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+        -no-emul-boot -boot-load-size 4 -boot-info-table \
+        -isohybrid-mbr "$CACHE/isolinux/usr/lib/ISOLINUX/isohdpfx.bin" "$1"
+}
+mkdir -p "$tmp/iso"
+cat >"$tmp/iso/isolinux.cfg" <<'CFG'
+SERIAL 0 115200
+SAY kasou-isolinux: config read
+PROMPT 1
+TIMEOUT 0
+CFG
+mkdir -p "$tmp/iso/isolinux" && mv "$tmp/iso/isolinux.cfg" "$tmp/iso/isolinux/"
+if make_isolinux "$tmp/iso" "$tmp/isolinux.iso" >"$tmp/mk" 2>&1; then
+    run isocd -cdrom "$tmp/isolinux.iso" -boot d -timeout 30
+    if grep -q "^ISOLINUX 6" "$tmp/isocd.serial" && grep -q "boot:" "$tmp/isocd.serial" &&
+        shows isocd "kasou-isolinux: config read" && shows isocd "boot:"; then
+        ok "ISOLINUX CD (-cdrom): El Torito boot to the boot: prompt on COM1 and the screen"
+    else
+        not_ok "ISOLINUX CD (-cdrom) boots to its prompt" "$(why isocd)"
+    fi
+    run isohd -hda "$tmp/isolinux.iso" -boot c -timeout 30
+    if grep -q "boot:" "$tmp/isohd.serial" && shows isohd "kasou-isolinux: config read" &&
+        shows isohd "boot:"; then
+        ok "ISOLINUX isohybrid image as -hda boots to the boot: prompt"
+    else
+        not_ok "ISOLINUX isohybrid image as -hda boots" "$(why isohd)"
+    fi
+else
+    not_ok "ISOLINUX: build the CD with xorriso" "$(cat "$tmp/mk")"
+fi
+
+# --- GRUB (grub-mkrescue) with its console on COM1, driven from stdin ---
+make_grub() {
+    need grub-mkrescue xorriso mformat >/dev/null || return 1
+    fetch grub-pc-bin || return 1
+    mkdir -p "$tmp/grub/boot/grub"
+    cat >"$tmp/grub/boot/grub/grub.cfg" <<'CFG'
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+echo kasou-grub: config read
+CFG
+    grub-mkrescue -d "$CACHE/grub-pc-bin/usr/lib/grub/i386-pc" -o "$1" "$tmp/grub"
+}
+if make_grub "$tmp/grub.iso" >"$tmp/mk" 2>&1; then
+    mkfifo "$tmp/grub.in"
+    "$KASOU" -display none -serial stdio -cdrom "$tmp/grub.iso" -boot d -timeout 60 \
+        -screen-text "$tmp/grubcd.txt" -screenshot "$tmp/grubcd.png" \
+        <"$tmp/grub.in" >"$tmp/grubcd.serial" 2>"$tmp/grubcd.err" &
+    pid=$!
+    exec 3>"$tmp/grub.in"
+    n=0
+    while kill -0 "$pid" 2>/dev/null && ! grep -q "grub>" "$tmp/grubcd.serial" && [ $n -lt 60 ]; do
+        sleep 1
+        n=$((n + 1))
+    done
+    (printf 'echo kasou-grub-typed\r' >&3; sleep 2; printf 'halt\r' >&3) 2>/dev/null
+    wait "$pid"
+    status=$?
+    exec 3>&-
+    # (GRUB draws with escape sequences: the lines do not start clean)
+    if grep -aq "kasou-grub: config read" "$tmp/grubcd.serial" &&
+        grep -aq "kasou-grub-typed" "$tmp/grubcd.serial" &&
+        shows grubcd "grub> echo kasou-grub-typed"; then
+        ok "GRUB rescue CD: its console on COM1 runs commands typed on stdin"
+    else
+        not_ok "GRUB rescue CD runs typed commands on COM1" "$(why grubcd)"
+    fi
+    if [ "$status" -eq 0 ]; then
+        ok "GRUB's halt powers the PC off through ACPI: kasou exits 0"
+    else
+        not_ok "GRUB's halt powers the PC off through ACPI" "$(why grubcd)"
+    fi
+else
+    not_ok "GRUB: build the rescue CD with grub-mkrescue" "$(cat "$tmp/mk")"
+fi
+
+# --- memtest86+ from an ISOLINUX CD, testing memory on the screen ---
+# (LINUX, not KERNEL: ISOLINUX takes a .bin KERNEL for a CD boot sector)
+mkdir -p "$tmp/mt/isolinux"
+cat >"$tmp/mt/isolinux/isolinux.cfg" <<'CFG'
+DEFAULT memtest
+LABEL memtest
+  LINUX /memtest.bin
+CFG
+if fetch memtest86+ >"$tmp/mk" 2>&1 &&
+    cp "$CACHE/memtest86+/boot/memtest86+ia32.bin" "$tmp/mt/memtest.bin" &&
+    make_isolinux "$tmp/mt" "$tmp/memtest.iso" >>"$tmp/mk" 2>&1; then
+    run memtest -cdrom "$tmp/memtest.iso" -boot d -m 64 -timeout 60
+    if shows memtest "Memtest86+" && shows memtest "Test #" && grep -q "Errors: 0" "$tmp/memtest.txt"; then
+        ok "memtest86+ boots from CD and tests memory on the screen"
+    else
+        not_ok "memtest86+ boots from CD and tests memory" "$(why memtest)"
+    fi
+else
+    not_ok "memtest86+: build its CD" "$(cat "$tmp/mk")"
+fi
+
+finish

@@ -176,6 +176,16 @@ static bool line_dirty(const struct vga *v, uint32_t ma, int rsc, int ncells)
     return false;
 }
 
+/* Emit one pixel `dd` (1 or 2) dots wide. */
+static inline uint32_t *put_dots(uint32_t *p, uint32_t col, int dd)
+{
+    p[0] = col;
+    if (dd == 2) {
+        p[1] = col;
+    }
+    return p + dd;
+}
+
 /* ---- text ---------------------------------------------------------------- */
 
 /* Plane-2 offset of glyph map n (SR3 encoding: 0-3 at 16K steps, 4-7 +8K). */
@@ -235,16 +245,11 @@ static uint8_t text_line(struct vga *v, const struct geom *g, const struct text_
         }
         uint32_t f = acpal[fg], b = acpal[bg];
         for (int i = 7; i >= 0; i--) {
-            uint32_t col = (bits >> i) & 1 ? f : b;
-            for (int k = 0; k < dd; k++) {
-                *p++ = col;
-            }
+            p = put_dots(p, (bits >> i) & 1 ? f : b, dd);
         }
         if (g->char_w == 9) {
             bool ninth = solid || (t->line_gfx && ch >= 0xC0 && ch <= 0xDF && (bits & 1));
-            for (int k = 0; k < dd; k++) {
-                *p++ = ninth ? f : b;
-            }
+            p = put_dots(p, ninth ? f : b, dd);
         }
     }
     return flags;
@@ -298,27 +303,19 @@ static void gfx_line(struct vga *v, const struct geom *g, const uint32_t acpal[1
         if (shift256) {
             for (int i = 0; i < 4; i++) {
                 uint32_t col = v->pal32[m[i] & v->pel_mask];
-                for (int k = 0; k < 2 * dd; k++) {
-                    *p++ = col;
-                }
+                p = put_dots(put_dots(p, col, dd), col, dd);
             }
         } else if (cga) {
             for (int i = 0; i < 8; i++) {
                 int sh = 6 - 2 * (i & 3);
                 uint8_t lo = i < 4 ? m[0] : m[1], hi = i < 4 ? m[2] : m[3];
-                uint32_t col = acpal[((lo >> sh) & 3) | ((hi >> sh) & 3) << 2];
-                for (int k = 0; k < dd; k++) {
-                    *p++ = col;
-                }
+                p = put_dots(p, acpal[((lo >> sh) & 3) | ((hi >> sh) & 3) << 2], dd);
             }
         } else {
             for (int i = 7; i >= 0; i--) {
                 unsigned idx = ((m[0] >> i) & 1) | ((m[1] >> i) & 1) << 1 |
                                ((m[2] >> i) & 1) << 2 | ((m[3] >> i) & 1) << 3;
-                uint32_t col = acpal[idx];
-                for (int k = 0; k < dd; k++) {
-                    *p++ = col;
-                }
+                p = put_dots(p, acpal[idx], dd);
             }
         }
     }
@@ -368,12 +365,22 @@ static void note_line(struct display *d, struct frame_state *fs, int y)
 static void render_legacy(struct vga *v, struct display *d, const struct geom *g,
                           const struct text_ctx *t, struct frame_state *fs)
 {
+    bool text = g->kind == KIND_TEXT;
+    if (!fs->full && !v->any_dirty && !(text && (v->font_dirty || fs->blink_changed ||
+                                                 fs->cursor_changed))) {
+        return;   /* idle: nothing the picture depends on has changed */
+    }
     uint32_t acpal[16];
     build_acpal(v, acpal);
-    bool text = g->kind == KIND_TEXT;
     int pan = pan_dots(v, g);
     uint32_t ma = g->start;
     int rsc = v->cr[8] & 0x1F, phase = 0;
+    /* lines of one character row read the same memory unless the row scan
+     * counter feeds address bits 13/14: remember the last answer */
+    int key_mask = ((v->cr[0x17] & 1) ? 0 : 1) | ((v->cr[0x17] & 2) ? 0 : 2);
+    uint32_t prev_ma = UINT32_MAX;
+    int prev_key = -1;
+    bool prev_dirty = false;
     for (int y = 0; y < g->height; y++) {
         if (y == g->line_compare) {
             ma = 0;
@@ -382,10 +389,16 @@ static void render_legacy(struct vga *v, struct display *d, const struct geom *g
             if (v->ar[0x10] & 0x20) {
                 pan = 0;
             }
+            prev_ma = UINT32_MAX;
         }
         int ncells = g->cols + (pan ? 1 : 0);
         int span = ((ncells - 1) >> g->cshift) + 1;
-        bool redraw = fs->full || line_dirty(v, ma, rsc, span);
+        if (!fs->full && (ma != prev_ma || (rsc & key_mask) != prev_key)) {
+            prev_dirty = line_dirty(v, ma, rsc, span);
+            prev_ma = ma;
+            prev_key = rsc & key_mask;
+        }
+        bool redraw = fs->full || prev_dirty;
         if (text && !redraw) {
             uint8_t fl = v->line_flags[y];
             redraw = v->font_dirty || (fs->blink_changed && (fl & VGA_LINE_BLINK)) ||
@@ -417,37 +430,48 @@ static void render_legacy(struct vga *v, struct display *d, const struct geom *g
     }
 }
 
+/* Widen 5- and 6-bit colour fields to 8 bits. */
+static inline uint32_t w5(uint32_t x)
+{
+    return x << 3 | x >> 2;
+}
+
+static inline uint32_t w6(uint32_t x)
+{
+    return x << 2 | x >> 4;
+}
+
 /* Convert one line of a VBE packed/direct mode. */
 static void vbe_convert(const struct vga *v, const uint8_t *s, uint32_t *out, int w, int bpp)
 {
-    for (int x = 0; x < w; x++) {
-        uint32_t r, gr, b;
-        switch (bpp) {
-        case 8:
+    switch (bpp) {
+    case 8:
+        for (int x = 0; x < w; x++) {
             out[x] = v->pal32[s[x] & v->pel_mask];
-            continue;
-        case 15:
-        case 16: {
-            uint32_t px = s[2 * x] | (uint32_t)s[2 * x + 1] << 8;
-            if (bpp == 15) {
-                r = (px >> 10) & 31;
-                gr = (px >> 5) & 31;
-                gr = gr << 3 | gr >> 2;
-            } else {
-                r = px >> 11;
-                gr = (px >> 5) & 63;
-                gr = gr << 2 | gr >> 4;
-            }
-            b = px & 31;
-            out[x] = (r << 3 | r >> 2) << 16 | gr << 8 | (b << 3 | b >> 2);
-            continue;
         }
-        default: {
-            const uint8_t *q = s + (size_t)x * (bpp == 24 ? 3 : 4);
-            out[x] = (uint32_t)q[2] << 16 | (uint32_t)q[1] << 8 | q[0];
-            continue;
+        break;
+    case 15:
+        for (int x = 0; x < w; x++, s += 2) {
+            uint32_t px = s[0] | (uint32_t)s[1] << 8;
+            out[x] = w5((px >> 10) & 31) << 16 | w5((px >> 5) & 31) << 8 | w5(px & 31);
         }
+        break;
+    case 16:
+        for (int x = 0; x < w; x++, s += 2) {
+            uint32_t px = s[0] | (uint32_t)s[1] << 8;
+            out[x] = w5(px >> 11) << 16 | w6((px >> 5) & 63) << 8 | w5(px & 31);
         }
+        break;
+    case 24:
+        for (int x = 0; x < w; x++, s += 3) {
+            out[x] = (uint32_t)s[2] << 16 | (uint32_t)s[1] << 8 | s[0];
+        }
+        break;
+    default:
+        for (int x = 0; x < w; x++, s += 4) {
+            out[x] = (uint32_t)s[2] << 16 | (uint32_t)s[1] << 8 | s[0];
+        }
+        break;
     }
 }
 

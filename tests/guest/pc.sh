@@ -87,6 +87,37 @@ else
     not_ok "SeaBIOS shows its banner and 'No bootable device' on the VGA screen" "$(why bios)"
 fi
 
+# --- QMP on stdio: a client's commands against the running PC ---
+(
+    sleep 6
+    printf '%s\n' '{"execute": "qmp_capabilities"}' \
+        '{"execute": "stop", "id": 1}' '{"execute": "query-status", "id": 2}' \
+        '{"execute": "cont"}' \
+        "{\"execute\": \"screendump\", \"arguments\": {\"filename\": \"$tmp/qmp.png\", \"format\": \"png\"}}" \
+        "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 753664, \"size\": 4000, \"filename\": \"$tmp/qmp.mem\"}}" \
+        '{"execute": "no-such-command"}' '{"execute": "quit"}'
+    sleep 5
+) | "$KASOU" -display none -qmp stdio -timeout 30 >"$tmp/qmp.out" 2>"$tmp/qmp.err"
+status=$?
+if [ "$status" -eq 0 ] && grep -q '"QMP": {"version"' "$tmp/qmp.out" &&
+    grep -q '"event": "STOP"' "$tmp/qmp.out" &&
+    grep -q '"status": "paused"' "$tmp/qmp.out" && grep -q '"id": 2' "$tmp/qmp.out" &&
+    grep -q '"event": "RESUME"' "$tmp/qmp.out" && grep -q '"CommandNotFound"' "$tmp/qmp.out" &&
+    grep -q '"event": "SHUTDOWN"' "$tmp/qmp.out"; then
+    ok "QMP (stdio): negotiation, stop/query-status/cont with events, errors, quit"
+else
+    not_ok "QMP (stdio): negotiation, stop/query-status/cont with events, errors, quit" \
+        "exit status $status; stderr: $(head -n 3 "$tmp/qmp.err")" "$(head -c 1500 "$tmp/qmp.out")"
+fi
+# text memory holds characters and attributes: "S\aeabIOS" -> keep every other byte
+if [ -f "$tmp/qmp.mem" ] && od -An -c -w2 -v "$tmp/qmp.mem" | awk '{printf "%s", $1}' |
+    grep -q "SeaBIOS" && "$PNGTEXT" --font "$VGAROM" "$tmp/qmp.png" 2>&1 | grep -q "SeaBIOS"; then
+    ok "QMP: pmemsave of the text buffer and a PNG screendump both show SeaBIOS's banner"
+else
+    not_ok "QMP: pmemsave and screendump show SeaBIOS's banner" \
+        "$(ls -l "$tmp/qmp.mem" "$tmp/qmp.png" 2>&1)"
+fi
+
 # --- a floppy made with mtools, booting kasou's boot sector ---
 # boot_floppy IMG: the jump and code of bootsect.bin over the formatted
 # floppy's boot sector (its BPB stays), and a file in the first cluster.

@@ -124,13 +124,16 @@ fi
 
 # --- SeaBIOS (the default firmware, from the seabios package): its POST
 # (real and 32-bit protected mode, PCI enumeration through the i440FX and
-# PIIX3, fw_cfg, CMOS, PIT calibration, the 8042 and its PS/2 keyboard)
-# runs to the boot attempt.  Its log
-# goes to port 0x402.
+# PIIX3 (ISA bridge, IDE, ACPI PM) and the VGA, fw_cfg, CMOS, PIT
+# calibration, ACPI tables, the VGA BIOS, the 8042 and its PS/2 keyboard,
+# the IDE channels) runs to the boot attempt.  Its log goes to port 0x402.
 run -nographic -chardev "file,id=sb,path=$tmp/seabios.log" \
     -device isa-debugcon,chardev=sb,iobase=0x402 -timeout 4
 if [ "$status" -eq 124 ] && grep -q '^SeaBIOS (version' "$tmp/seabios.log" &&
-    grep -q '^Found 2 PCI devices' "$tmp/seabios.log" &&
+    grep -q '^Found 5 PCI devices' "$tmp/seabios.log" &&
+    grep -q '^ACPI DSDT=' "$tmp/seabios.log" &&
+    grep -q '^Start SeaVGABIOS' "$tmp/seabios.log" &&
+    grep -q '^ATA controller 2 at 170' "$tmp/seabios.log" &&
     grep -q '^RamSize: 0x08000000' "$tmp/seabios.log" &&
     grep -q '^PS2 keyboard initialized' "$tmp/seabios.log" &&
     grep -q '^No bootable device' "$tmp/seabios.log"; then

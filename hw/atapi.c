@@ -625,6 +625,29 @@ static void cmd_disc_info(struct ide_drive *d, const uint8_t *c)
     reply(d, 34, get16(c + 7));
 }
 
+/* READ TRACK INFORMATION: the one data track, by LBA or by number. */
+static void cmd_track_info(struct ide_drive *d, const uint8_t *c)
+{
+    uint8_t *b = d->buf;
+    uint32_t addr = get32(c + 2), blocks = atapi_blocks(d);
+    unsigned type = c[1] & 3;
+    bool ok = (type == 0 && addr < blocks) || (type == 1 && addr == 1) ||
+              (type == 2 && addr == 1);
+    if (!ok) {
+        fail_field(d);
+        return;
+    }
+    memset(b, 0, 36);
+    put16(b, 34);
+    b[2] = 1;      /* track */
+    b[3] = 1;      /* session */
+    b[5] = 0x04;   /* data track, recorded uninterrupted */
+    b[6] = 0x01;   /* data mode 1 */
+    put32(b + 24, blocks);       /* track size */
+    put32(b + 28, blocks - 1);   /* last recorded address */
+    reply(d, 36, get16(c + 7));
+}
+
 static void cmd_start_stop(struct ide_drive *d, const uint8_t *c)
 {
     struct atapi *a = &d->atapi;
@@ -688,6 +711,7 @@ static const struct atapi_cmd {
     { 0x46, NO_UA, cmd_get_configuration },
     { 0x4A, NO_UA, cmd_event_status },
     { 0x51, NEED_MEDIUM, cmd_disc_info },
+    { 0x52, NEED_MEDIUM, cmd_track_info },
     { 0x55, 0, cmd_mode_select },
     { 0x5A, 0, cmd_mode_sense },
     { 0xA8, NEED_MEDIUM, cmd_read },

@@ -58,7 +58,7 @@ enum {
     ST0_ABNORMAL = 0x40, ST0_INVALID = 0x80, ST0_READY_CHANGE = 0xC0, ST0_SE = 0x20,
     ST0_EC = 0x10,
     ST1_EN = 0x80, ST1_DE = 0x20, ST1_ND = 0x04, ST1_NW = 0x02, ST1_MA = 0x01,
-    ST2_CM = 0x40, ST2_DD = 0x20, ST2_WC = 0x10, ST2_BC = 0x02,
+    ST2_CM = 0x40, ST2_DD = 0x20, ST2_WC = 0x10,
     ST3_WP = 0x40, ST3_RDY = 0x20, ST3_T0 = 0x10, ST3_TS = 0x08,
     CFG_EIS = 0x40, CFG_EFIFO = 0x20, CFG_POLL = 0x10, CFG_DEFAULT = CFG_EFIFO,
     RATE_500K = 0, RATE_300K = 1, RATE_250K = 2, RATE_1M = 3,
@@ -137,6 +137,7 @@ struct fdc {
 
 static void raise_irq(struct fdc *f)
 {
+    log_ch(LOG_DEV, "fdc: DBG raise (was %d) phase %d pos %d", f->irq_level, f->phase, f->buf_pos);
     f->irq_level = true;
     irq_set(&f->irq, 1);
 }
@@ -205,6 +206,15 @@ static uint64_t sector_offset(const struct fdc_drive *d, int head, int r)
 
 /* ---- phases ---- */
 
+static void log_bytes(const char *what, const uint8_t *bytes, int len)
+{
+    char text[40];
+    for (int i = 0; i < len && i < 10; i++) {
+        snprintf(text + 3 * i, 4, " %02x", bytes[i]);
+    }
+    log_printf("%s%s", what, len ? text : "");
+}
+
 static void result(struct fdc *f, const uint8_t *bytes, int len, bool irq)
 {
     memcpy(f->res, bytes, (size_t)len);
@@ -213,6 +223,9 @@ static void result(struct fdc *f, const uint8_t *bytes, int len, bool irq)
     f->res_irq = irq;
     f->phase = PH_RESULT;
     f->op = OP_NONE;
+    if (log_on(LOG_DEV)) {
+        log_bytes("fdc: result", bytes, len);
+    }
     if (irq) {
         raise_irq(f);
     }
@@ -264,7 +277,7 @@ static bool find_sector(struct fdc *f)
     }
     if (f->c != d->track) {
         f->st1 |= ST1_ND;
-        f->st2 |= d->track == 0xFF ? ST2_BC : ST2_WC;
+        f->st2 |= ST2_WC;   /* (BC needs an ID of cylinder FFh: never here) */
         return false;
     }
     if (f->h != f->head || f->n != 2 || f->r < 1 || f->r > d->fmt->spt) {
@@ -758,6 +771,10 @@ static void command_byte(struct fdc *f, uint8_t v)
     f->cmd[f->cmd_pos++] = v;
     if (f->cmd_pos == f->cmd_len) {
         f->cmd_pos = 0;
+        if (log_on(LOG_DEV)) {
+            log_bytes(f->specify[1] & 1 ? "fdc: command (non-DMA)" : "fdc: command", f->cmd,
+                      f->cmd_len);
+        }
         lookup(f->cmd[0])->run(f);
     }
 }
@@ -815,6 +832,7 @@ static void fifo_write(struct fdc *f, uint8_t v)
 
 static uint8_t msr(const struct fdc *f)
 {
+    if (f->phase == PH_EXEC) { log_ch(LOG_DEV, "fdc: DBG msr in exec pos %d", f->buf_pos); }
     if (!(f->dor & DOR_NRESET)) {
         return 0;
     }

@@ -24,9 +24,10 @@
  * (page & FEh) << 16 | addr << 1 and wraps inside a 128K block.  The page
  * register never carries.
  *
- * Channels 0-3 reach the bus only through channel 4 of the second
- * controller (cascade): they run when that channel is unmasked and the
- * second controller is enabled, as on the board.
+ * Channels 0-3 reach the bus through channel 4 of the second controller
+ * (cascade), which firmware unmasks at POST.  They do not wait for it
+ * here: a kernel started without firmware (-kernel) finds the chips in
+ * their reset state and never programs the cascade itself.
  */
 #include "i8237.h"
 
@@ -81,16 +82,8 @@ bool i8237_ready(const struct i8237 *dma, int n)
         return false;
     }
     const struct i8237_ctl *ctl = &dma->ctl[n >> 2];
-    if ((ctl->command & CMD_DISABLE) || (ctl->mask & (1u << (n & 3))) ||
-        (ctl->ch[n & 3].mode & 0xC0) == MODE_CASCADE) {
-        return false;
-    }
-    if (n < 4) {
-        /* the first controller's hold request goes through channel 4 */
-        const struct i8237_ctl *second = &dma->ctl[1];
-        return !(second->command & CMD_DISABLE) && !(second->mask & 1);
-    }
-    return true;
+    return !(ctl->command & CMD_DISABLE) && !(ctl->mask & (1u << (n & 3))) &&
+           (ctl->ch[n & 3].mode & 0xC0) != MODE_CASCADE;
 }
 
 /* Call the handler of channel n if its request is up and it can run. */

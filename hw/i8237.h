@@ -9,10 +9,11 @@
  *   i8237_set_handler(dma, ch, fn, opaque)   once, at construction
  *   i8237_set_dreq(dma, ch, true)            "I have data / want data"
  *       -> fn(opaque, ch) is called at once if the channel can run
- *          (unmasked, its controller enabled, channel 4 unmasked for
- *          channels 0-3), or later, when the guest unmasks it;
- *          each call with true asks for service again (a device that
- *          paces its transfers, like a sound card, calls it per chunk)
+ *          (unmasked, its controller enabled, not in cascade mode), or later, when the guest unmasks it;
+ *          each call with true asks for service again: a device that
+ *          paces its transfers (a sound card) drops DREQ after each
+ *          chunk and raises it on its next tick, since unmasking the
+ *          channel also services a request that is up
  *   inside fn: i8237_write_memory() (device -> memory) or
  *          i8237_read_memory() (memory -> device) as many times as it
  *          likes; each returns the bytes moved and stops at terminal

@@ -178,7 +178,7 @@ static void cmos_memory(struct mc146818 *rtc, uint32_t ram_size)
     mc146818_set_cmos(rtc, 0x31, (uint8_t)(ext_kb >> 8));
     mc146818_set_cmos(rtc, 0x34, (uint8_t)high64k);
     mc146818_set_cmos(rtc, 0x35, (uint8_t)(high64k >> 8));
-    mc146818_set_cmos(rtc, 0x14, 0x06);   /* equipment: FPU, colour 80x25 */
+    mc146818_set_cmos(rtc, 0x14, 0x06);   /* equipment: FPU, display EGA/VGA (00) */
 }
 
 static void pc_reset_request(void *opaque, bool hard)

@@ -479,9 +479,13 @@ static void vbe_write(struct vga *v, uint16_t idx, uint16_t val)
     v->full_redraw = true;
 }
 
+/* 1CEh index, 1CFh data, 1D0h a second data port (as QEMU decodes it). */
 static uint32_t vbe_port_read(void *opaque, uint32_t off, int size)
 {
     struct vga *v = opaque;
+    if (off == 3) {
+        return 0xFF;   /* 1D1h: only the high half of a word at 1D0h */
+    }
     return off == 0 ? v->vbe_index : vbe_read(v, v->vbe_index);
 }
 
@@ -490,7 +494,7 @@ static void vbe_port_write(void *opaque, uint32_t off, uint32_t val, int size)
     struct vga *v = opaque;
     if (off == 0) {
         v->vbe_index = (uint16_t)val;
-    } else {
+    } else if (off != 3) {
         vbe_write(v, v->vbe_index, (uint16_t)val);
     }
 }
@@ -773,7 +777,7 @@ struct vga *vga_new(struct pci_bus *pb, int devfn, struct bus *bus, struct clock
     v->pci.cfg[PCI_BAR0] |= 0x08;   /* prefetchable */
     pci_set_bar(&v->pci, 2, 4096, false, &mmio_ops, v);
     if (bus_map_ports(bus, 0x3B0, 0x30, &port_ops, v) < 0 ||
-        bus_map_ports(bus, 0x1CE, 3, &vbe_port_ops, v) < 0 ||
+        bus_map_ports(bus, 0x1CE, 4, &vbe_port_ops, v) < 0 ||
         bus_map_mmio(bus, 0xA0000, 0x20000, &mem_ops, v) < 0) {
         vga_free(v);
         return NULL;

@@ -182,7 +182,7 @@ head -c "$(wc -c < fq.qcow2)" fq.out | cmp -s - fq.qcow2 &&
 
 # ---- locks, against kasou and against QEMU ----
 cp disk.raw lk.img
-blk hold lk.img 5 > hold.out &
+"$tool" hold lk.img 5 > hold.out &
 holder=$!
 for i in 1 2 3 4 5 6 7 8 9 10; do
     grep -q holding hold.out 2>/dev/null && break
@@ -211,7 +211,7 @@ qemu-img create -q -f qcow2 -o cluster_size=4096 kill.qcow2 64M
 truncate -s 64M kill.ref
 bad=
 for i in 1 2 3 4 5; do
-    blk wrand kill.qcow2 kill.ref $i 1000000 70000 2>/dev/null &
+    "$tool" wrand kill.qcow2 kill.ref $i 1000000 70000 2>/dev/null &
     writer=$!
     sleep 0.$((i * 2))
     kill -9 "$writer" 2>/dev/null

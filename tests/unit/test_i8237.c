@@ -259,26 +259,24 @@ Test(i8237, read_and_verify_transfers)
     cr_assert_eq(bus->ram[0x7000], 0xEE);
 }
 
-Test(i8237, first_controller_runs_through_channel_4)
+Test(i8237, disabled_controller_holds_requests)
 {
     i8237_set_handler(dma, 0, device_writes, NULL);
+    out(0x0D, 0);      /* the reset state -kernel boots find: */
+    out(0xDA, 0);      /* the cascade masked too, which is not waited for */
     program8(0, 0x44, 0x008000, 0);
+    out(0x08, 0x04);   /* command: controller disabled */
     out(0x0A, 0x00);
-    out(0xD4, 0x04);   /* mask channel 4: the cascade is cut */
     i8237_set_dreq(dma, 0, true);
     cr_assert_eq(calls, 0);
     cr_assert(!i8237_ready(dma, 0));
-    out(0xD4, 0x00);
+    out(0x08, 0x00);   /* enabling it serves the waiting request */
     cr_assert_eq(calls, 1);
     cr_assert_eq(bus->ram[0x8000], pattern[0]);
-    /* the command register's disable bit stops the controller */
-    program8(0, 0x44, 0x008000, 0);
-    out(0x08, 0x04);
-    out(0x0A, 0x00);
-    i8237_set_dreq(dma, 0, true);
-    cr_assert_eq(calls, 1);
-    out(0x08, 0x00);
-    cr_assert_eq(calls, 2);
+    /* a channel in cascade mode is not a transfer channel */
+    out(0xD6, 0xC1);
+    out(0xD4, 0x01);
+    cr_assert(!i8237_ready(dma, 5));
 }
 
 Test(i8237, master_clear_and_software_request)

@@ -980,6 +980,13 @@ Test(ide, atapi_mode_sense_and_misc)
     r = packet(di, 0xFFFE, buf, sizeof(buf));
     cr_expect_eq(r.len, 34);
     cr_expect_eq(buf[2], 0x0E);
+    uint8_t ti[12] = { 0x52, 1, 0, 0, 0, 1, 0, 0, 36 };
+    r = packet(ti, 0xFFFE, buf, sizeof(buf));
+    cr_expect_eq(r.len, 36);
+    cr_expect_eq(buf[24] << 24 | buf[25] << 16 | buf[26] << 8 | buf[27], CD_SECTORS);
+    ti[5] = 2;   /* there is no track 2 */
+    r = packet(ti, 0xFFFE, buf, sizeof(buf));
+    cr_expect_eq(r.status & ST_ERR, ST_ERR);
     uint8_t rcd[12] = { 0xBE, 0, 0, 0, 0, 7, 0, 0, 2, 0x10 };
     static uint8_t data[2 * 2048];
     r = packet(rcd, 0xFFFE, data, sizeof(data));

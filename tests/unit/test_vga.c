@@ -104,6 +104,14 @@ static const struct mode_regs mode3 = {
     { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3A, 0x3B, 0x3C,
       0x3D, 0x3E, 0x3F, 0x0C, 0x00, 0x0F, 0x08, 0x00 },
 };
+static const struct mode_regs mode7 = {
+    0xA6, { 0x03, 0x00, 0x03, 0x00, 0x02 },
+    { 0x5F, 0x4F, 0x50, 0x82, 0x55, 0x81, 0xBF, 0x1F, 0x00, 0x4F, 0x0D, 0x0E, 0x00,
+      0x00, 0x00, 0x00, 0x9C, 0x8E, 0x8F, 0x28, 0x0F, 0x96, 0xB9, 0xA3, 0xFF },
+    { 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0A, 0x00, 0xFF },
+    { 0x00, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x10, 0x18, 0x18, 0x18, 0x18,
+      0x18, 0x18, 0x18, 0x0E, 0x00, 0x0F, 0x08, 0x00 },
+};
 static const struct mode_regs mode4 = {
     0x63, { 0x03, 0x09, 0x03, 0x00, 0x02 },
     { 0x2D, 0x27, 0x28, 0x90, 0x2B, 0x80, 0xBF, 0x1F, 0x00, 0xC1, 0x00, 0x00, 0x00,
@@ -131,18 +139,19 @@ static const struct mode_regs mode13 = {
 
 static void set_mode(const struct mode_regs *m)
 {
+    uint16_t crtc = (m->misc & 1) ? 0x3D4 : 0x3B4;
     outb(0x3C2, m->misc);
     for (int i = 0; i < 5; i++) {
         wreg(0x3C4, (uint8_t)i, m->sr[i]);
     }
-    wreg(0x3D4, 0x11, 0x00);   /* unprotect CR0-7 */
+    wreg(crtc, 0x11, 0x00);   /* unprotect CR0-7 */
     for (int i = 0; i < 25; i++) {
-        wreg(0x3D4, (uint8_t)i, m->cr[i]);
+        wreg(crtc, (uint8_t)i, m->cr[i]);
     }
     for (int i = 0; i < 9; i++) {
         wreg(0x3CE, (uint8_t)i, m->gr[i]);
     }
-    inb(0x3DA);
+    inb((uint16_t)(crtc + 6));
     for (int i = 0; i < 21; i++) {
         outb(0x3C0, (uint8_t)i);
         outb(0x3C0, m->ar[i]);
@@ -650,6 +659,58 @@ Test(vga, text_dirty_tracking_and_blink)
     cr_expect_eq(px(0, 20 * 16 + 3), 0xFF0000, "palette 8 = 38h");
 }
 
+Test(vga, text_char_map_select)
+{
+    set_mode(&mode3);
+    text_palette();
+    static const uint8_t left[16] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                      0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 };
+    put_glyph('A', glyph_a);   /* map 0 */
+    /* map 1 (plane 2 at 16K) holds a different 'A' */
+    wreg(0x3C4, 2, 0x04);
+    wreg(0x3C4, 4, 0x06);
+    wreg(0x3CE, 5, 0x00);
+    wreg(0x3CE, 6, 0x04);
+    for (int r = 0; r < 16; r++) {
+        memw(0xA4000 + 'A' * 32u + (uint32_t)r, left[r]);
+    }
+    wreg(0x3C4, 2, 0x03);
+    wreg(0x3C4, 4, 0x02);
+    wreg(0x3CE, 5, 0x10);
+    wreg(0x3CE, 6, 0x0E);
+    wreg(0x3C4, 3, 0x04);   /* map A (attribute bit 3 set) = 1, map B = 0 */
+    memw(0xB8000, 'A');
+    memw(0xB8001, 0x0F);
+    memw(0xB8002, 'A');
+    memw(0xB8003, 0x07);
+    vga_render(vga, disp);
+    cr_expect_eq(px(0, 3), 0xFFFFFF, "bright: map A's glyph");
+    cr_expect_eq(px(2, 3), 0x000000);
+    cr_expect_eq(px(9 + 0, 3), 0x000000, "normal: map B's glyph");
+    cr_expect_eq(px(9 + 2, 3), 0xAAAAAA);
+}
+
+Test(vga, mono_text_underline)
+{
+    set_mode(&mode7);
+    set_dac(0x08, 42, 42, 42);
+    set_dac(0x18, 63, 63, 63);
+    memw(0xB0000, ' ');
+    memw(0xB0001, 0x01);   /* underline attribute */
+    memw(0xB0002, ' ');
+    memw(0xB0003, 0x07);   /* normal */
+    memw(0xB8000, 'X');    /* outside the B0000/32K window */
+    wreg(0x3B4, 0x0A, 0x20);   /* cursor off */
+    cr_expect(vga_render(vga, disp));
+    cr_expect_eq(disp->text_cols, 80);
+    cr_expect_eq(disp->text[0], 0x0120);
+    cr_expect_eq(px(0, 15), 0xAAAAAA, "underline on scan line 15 (CR14)");
+    cr_expect_eq(px(8, 15), 0xAAAAAA, "all nine dots");
+    cr_expect_eq(px(0, 14), 0x000000);
+    cr_expect_eq(px(9, 15), 0x000000, "attribute 07h: no underline");
+    cr_expect_eq(inb(0x3DA), 0xFF, "colour status port absent in mono");
+}
+
 Test(vga, mode13h_pixel_and_line_compare)
 {
     set_mode(&mode13);
@@ -670,6 +731,16 @@ Test(vga, mode13h_pixel_and_line_compare)
     cr_expect(vga_render(vga, disp));
     cr_expect_eq(disp->dirty_y0, 200);
     cr_expect_eq(disp->dirty_y1, 202);
+    /* pixel panning: 256-colour modes move by whole pixels (AC13 / 2) */
+    inb(0x3DA);
+    outb(0x3C0, 0x33);
+    outb(0x3C0, 0x02);
+    vga_render(vga, disp);
+    cr_expect_eq(px(12, 4), 0xFF0000, "one pixel left");
+    cr_expect_eq(px(14, 4), 0x000000);
+    inb(0x3DA);
+    outb(0x3C0, 0x33);
+    outb(0x3C0, 0x00);
     /* split screen at line 300: memory restarts at 0 */
     wreg(0x3D4, 0x18, 300 & 0xFF);
     wreg(0x3D4, 0x07, (uint8_t)(rreg(0x3D4, 0x07) | 0x10));

@@ -12,7 +12,8 @@
  *         CCR (write): 1:0 data rate (500K, 300K, 250K, 1M)
  *
  * Everything completes instantly: a seek's interrupt, a sector's data and
- * the result phase are all there by the time the guest's OUT returns.  The
+ * the result phase are all there by the time the guest's OUT returns
+ * (the one timed event is a non-DMA overrun, below).  The
  * IRQ line stays up until the guest clears it the chip's way (reading the
  * result, SENSE INTERRUPT STATUS, a reset), so an interrupt raised while
  * the guest still has interrupts off waits in the PIC.  The DMA gate in the
@@ -31,8 +32,10 @@
  * moves sectors when the 8237 services it; terminal count ends the command
  * after the current sector (a write pads that sector with zeros).  In
  * non-DMA mode (SPECIFY ND) the host moves each byte through the FIFO,
- * with RQM/DIO/NDMA in the MSR and INT pulsed per byte.  A transfer that
- * runs past EOT without terminal count ends with ST1 EN, as on the chip.
+ * with RQM/DIO/NDMA in the MSR and INT pulsed per byte; a host that stops
+ * moving bytes for OVERRUN_NS ends the command with ST1 OR (a clock from
+ * fdc_set_clock is needed for that).  A transfer that runs past EOT
+ * without terminal count ends with ST1 EN, as on the chip.
  *
  * The drive: the head moves by step pulses (SEEK, RECALIBRATE, implied
  * seeks), so the present-cylinder register and the head can disagree
@@ -47,17 +50,24 @@
 
 #include "hw/block/block.h"
 #include "hw/i8237.h"
+#include "hw/timer.h"
 #include "util/log.h"
 
 #define SECTOR 512
 #define MAX_TRACK 83          /* the head stops past the last track */
+/*
+ * A non-DMA host that leaves a byte waiting this long has missed it: the
+ * chip overruns after one byte time (16 us at 500 Kbps); an emulated host
+ * gets more slack.
+ */
+#define OVERRUN_NS 2000000u
 
 enum {
     DOR_SEL = 0x03, DOR_NRESET = 0x04, DOR_DMA = 0x08,
     MSR_RQM = 0x80, MSR_DIO = 0x40, MSR_NDMA = 0x20, MSR_CB = 0x10,
     ST0_ABNORMAL = 0x40, ST0_INVALID = 0x80, ST0_READY_CHANGE = 0xC0, ST0_SE = 0x20,
     ST0_EC = 0x10,
-    ST1_EN = 0x80, ST1_DE = 0x20, ST1_ND = 0x04, ST1_NW = 0x02, ST1_MA = 0x01,
+    ST1_EN = 0x80, ST1_DE = 0x20, ST1_OR = 0x10, ST1_ND = 0x04, ST1_NW = 0x02, ST1_MA = 0x01,
     ST2_CM = 0x40, ST2_DD = 0x20, ST2_WC = 0x10,
     ST3_WP = 0x40, ST3_RDY = 0x20, ST3_T0 = 0x10, ST3_TS = 0x08,
     CFG_EIS = 0x40, CFG_EFIFO = 0x20, CFG_POLL = 0x10, CFG_DEFAULT = CFG_EFIFO,
@@ -108,6 +118,9 @@ struct fdc {
     struct bus *bus;
     struct irq irq;
     struct i8237 *dma;
+    struct clock *clk;              /* for non-DMA overruns; may be NULL */
+    struct timer overrun;
+    uint64_t pio_ns;                /* when the host last moved a byte */
     struct fdc_drive drv[4];        /* units 2 and 3 are never installed */
     uint8_t dor, tdr, dsr, rate;
     uint8_t specify[2];             /* SRT/HUT, HLT/ND */
@@ -137,7 +150,6 @@ struct fdc {
 
 static void raise_irq(struct fdc *f)
 {
-    log_ch(LOG_DEV, "fdc: DBG raise (was %d) phase %d pos %d", f->irq_level, f->phase, f->buf_pos);
     f->irq_level = true;
     irq_set(&f->irq, 1);
 }
@@ -235,6 +247,9 @@ static void result(struct fdc *f, const uint8_t *bytes, int len, bool irq)
 static void finish(struct fdc *f, uint8_t ic)
 {
     set_dreq(f, false);
+    if (f->clk) {
+        timer_del(&f->overrun);
+    }
     uint8_t st0 = (uint8_t)(ic | f->head << 2 | f->unit);
     uint8_t bytes[7] = { st0, f->st1, f->st2, f->c, f->h, f->r, f->n };
     result(f, bytes, 7, true);
@@ -416,14 +431,38 @@ static void fdc_dma_service(void *opaque, int chan)
     }
 }
 
+/*
+ * Non-DMA: the host stopped moving bytes (Linux's pseudo-DMA takes what it
+ * asked for and waits for the interrupt).  The chip ends the command with
+ * an overrun; the result's C/H/R name the sector it was on.
+ */
+static void overrun_check(void *opaque)
+{
+    struct fdc *f = opaque;
+    if (f->phase != PH_EXEC || f->dma_mode) {
+        return;
+    }
+    uint64_t due = f->pio_ns + OVERRUN_NS;
+    if (clock_ns(f->clk) < due) {
+        timer_mod(&f->overrun, due);
+        return;
+    }
+    f->st1 |= ST1_OR;
+    finish(f, ST0_ABNORMAL);
+}
+
 /* Enter the execution phase: the first transfer request goes out. */
 static void begin_exec(struct fdc *f)
 {
     f->phase = PH_EXEC;
     if (f->dma_mode) {
         set_dreq(f, true);
-    } else {
-        raise_irq(f);   /* non-DMA: INT asks for each byte */
+        return;
+    }
+    raise_irq(f);   /* non-DMA: INT asks for each byte */
+    if (f->clk) {
+        f->pio_ns = clock_ns(f->clk);
+        timer_mod(&f->overrun, f->pio_ns + OVERRUN_NS);
     }
 }
 
@@ -783,6 +822,9 @@ static void command_byte(struct fdc *f, uint8_t v)
 static uint8_t pio_byte(struct fdc *f, uint8_t v)
 {
     lower_irq(f);
+    if (f->clk) {
+        f->pio_ns = clock_ns(f->clk);
+    }
     if (f->to_host) {
         v = f->buf[f->buf_pos++];
     } else {
@@ -832,7 +874,6 @@ static void fifo_write(struct fdc *f, uint8_t v)
 
 static uint8_t msr(const struct fdc *f)
 {
-    if (f->phase == PH_EXEC) { log_ch(LOG_DEV, "fdc: DBG msr in exec pos %d", f->buf_pos); }
     if (!(f->dor & DOR_NRESET)) {
         return 0;
     }
@@ -859,6 +900,9 @@ static uint8_t msr(const struct fdc *f)
 static void soft_reset(struct fdc *f)
 {
     set_dreq(f, false);
+    if (f->clk) {
+        timer_del(&f->overrun);
+    }
     lower_irq(f);
     f->phase = PH_CMD;
     f->cmd_pos = 0;
@@ -1007,6 +1051,17 @@ struct fdc *fdc_new(struct bus *bus, struct irq irq6, struct i8237 *dma)
     return f;
 }
 
+void fdc_set_clock(struct fdc *f, struct clock *clk)
+{
+    if (f->clk) {
+        timer_del(&f->overrun);
+    }
+    f->clk = clk;
+    if (clk) {
+        timer_init(&f->overrun, clk, overrun_check, f);
+    }
+}
+
 static const struct fdc_format *format_for(uint64_t size)
 {
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
@@ -1064,6 +1119,7 @@ int fdc_cmos_type(const struct fdc *f, int unit)
 void fdc_free(struct fdc *f)
 {
     if (f) {
+        fdc_set_clock(f, NULL);
         if (f->dma) {
             i8237_set_handler(f->dma, FDC_DMA_CHANNEL, NULL, NULL);
         }

@@ -21,6 +21,7 @@
 struct fdc;
 struct i8237;
 struct blockdev;
+struct clock;
 
 struct fdc *fdc_new(struct bus *bus, struct irq irq6, struct i8237 *dma);
 /*
@@ -35,6 +36,13 @@ int fdc_attach(struct fdc *fdc, int unit, struct blockdev *blk, char *err, size_
  * 4 1.44M, 5 2.88M), for register 10h.
  */
 int fdc_cmos_type(const struct fdc *fdc, int unit);
+/*
+ * The clock for the one timed event: a non-DMA host that stops taking
+ * (or giving) bytes mid-command gets an overrun (ST1 OR) and the result
+ * interrupt, as Linux's pseudo-DMA expects.  Without a clock such a
+ * command waits for the host forever.
+ */
+void fdc_set_clock(struct fdc *fdc, struct clock *clk);
 void fdc_reset(struct fdc *fdc);
 void fdc_free(struct fdc *fdc);
 

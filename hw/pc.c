@@ -350,8 +350,46 @@ void pc_set_boot(struct pc *pc, const char *order, bool menu)
     fw_cfg_add_i16(pc->fw_cfg, FW_CFG_BOOT_MENU, menu ? 1 : 0);
 }
 
+/*
+ * The AT's fixed-disk bytes for the first two disks (type 47, user
+ * geometry at 1Bh and 24h) and the translation SeaBIOS on QEMU takes from
+ * 39h-3Ah (2 bits a disk: 0 none, 1 LBA, 2 large), with the rule
+ * BIOSes use: none while CHS fits 1024/16/63, large while cylinders x
+ * heads fit 131072, else LBA.  (3Ah would hold disks 4-7.)
+ */
+static void cmos_disks(struct pc *pc)
+{
+    uint8_t types = 0, trans = 0;
+    for (int i = 0; i < 4; i++) {
+        int c, h, sec;
+        if (ide_geometry(pc->ide, i / 2, i % 2, &c, &h, &sec) < 0) {
+            continue;
+        }
+        int t = c <= 1024 && h <= 16 && sec <= 63 ? 0 : (long)c * h <= 131072 ? 2 : 1;
+        trans |= (uint8_t)(t << (2 * i));
+        if (i >= 2) {
+            continue;
+        }
+        uint8_t base = i == 0 ? 0x1B : 0x24;
+        types |= (uint8_t)(i == 0 ? 0xF0 : 0x0F);
+        mc146818_set_cmos(pc->rtc, (uint8_t)(0x19 + i), 47);
+        mc146818_set_cmos(pc->rtc, base, (uint8_t)c);
+        mc146818_set_cmos(pc->rtc, base + 1, (uint8_t)(c >> 8));
+        mc146818_set_cmos(pc->rtc, base + 2, (uint8_t)h);
+        mc146818_set_cmos(pc->rtc, base + 3, 0xFF); /* write precompensation: none */
+        mc146818_set_cmos(pc->rtc, base + 4, 0xFF);
+        mc146818_set_cmos(pc->rtc, base + 5, (uint8_t)(h > 8 ? 0xC8 : 0xC0));
+        mc146818_set_cmos(pc->rtc, base + 6, (uint8_t)c); /* landing zone */
+        mc146818_set_cmos(pc->rtc, base + 7, (uint8_t)(c >> 8));
+        mc146818_set_cmos(pc->rtc, base + 8, (uint8_t)sec);
+    }
+    mc146818_set_cmos(pc->rtc, 0x12, types);
+    mc146818_set_cmos(pc->rtc, 0x39, trans);
+}
+
 void pc_update_cmos_drives(struct pc *pc)
 {
+    cmos_disks(pc);
     int a = fdc_cmos_type(pc->fdc, 0), b = fdc_cmos_type(pc->fdc, 1);
     int nfloppy = (a != 0) + (b != 0);
     mc146818_set_cmos(pc->rtc, 0x10, (uint8_t)(a << 4 | b));

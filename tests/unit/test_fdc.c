@@ -15,6 +15,7 @@
 #include "hw/bus.h"
 #include "hw/fdc.h"
 #include "hw/i8237.h"
+#include "hw/timer.h"
 
 #define SIZE_144 1474560u
 #define DOR 0x3F2
@@ -638,4 +639,37 @@ Test(fdc, verify_read_track_and_read_deleted)
     cr_assert_eq(r[5], 3);
     check_sectors(0x20000, 1, 1);
     cr_assert_eq(bus->ram[0x20200], 0, "only one sector");
+}
+
+static uint64_t icount;
+
+Test(fdc, pio_host_that_stops_reading_gets_an_overrun)
+{
+    struct clock clk;
+    icount = 0;
+    clock_init(&clk, CLOCK_DETERMINISTIC, &icount);
+    clk.ns_per_insn_q8 = 256;   /* one "instruction" = 1 ns */
+    fdc_set_clock(fdc, &clk);
+    char err[256];
+    cr_assert_eq(insert(SIZE_144, false, err, sizeof(err)), 0, "%s", err);
+    start();
+    CMD(0x03, 0xAF, 0x03);   /* non-DMA */
+    /* MT read from head 0 sector 18: the host takes one sector only */
+    CMD(0xE6, 0x00, 0, 0, 18, 2, 18, 0x1B, 0xFF);
+    for (uint32_t i = 0; i < 512; i++) {
+        icount += 100;
+        cr_assert_eq(in(FIFO), pat(17, i));
+    }
+    icount += 1000000;
+    clock_run_due(&clk);
+    cr_assert_eq(in(MSR), 0xF0, "1 ms later the byte still waits");
+    icount += 1500000;
+    clock_run_due(&clk);
+    cr_assert_eq(irq6, 1);
+    uint8_t r[7];
+    results(7, r);
+    uint8_t want[7] = { 0x44, 0x10, 0x00, 0, 1, 1, 2 };
+    cr_assert_arr_eq(r, want, 7, "OR, on head 1 sector 1");
+    cr_assert_eq(clock_next_deadline(&clk), CLOCK_NEVER);
+    fdc_set_clock(fdc, NULL);
 }

@@ -13,9 +13,12 @@
 #     isohybrid, as -hda
 #   - a grub-mkrescue CD with GRUB's console on COM1, taking commands on stdin
 #   - memtest86+ (booted from an ISOLINUX CD) testing memory on screen
+#   - the SDL window on a virtual X server (Xvfb): keys typed into the
+#     window with xdotool reach GRUB's command line
 # Guest software comes from Debian packages fetched with apt-get download
 # into CACHEDIR (default ${KASOU_CACHE:-$HOME/.cache/kasou}); the tools
-# (mtools, xorriso, grub-common, qemu-utils) must be installed.  A missing
+# (mtools, xorriso, grub-common, qemu-utils, xvfb, xdotool) must be
+# installed.  A missing
 # tool or failed download fails the case: there is no skip.
 set -u
 
@@ -260,6 +263,50 @@ if make_grub "$tmp/grub.iso" >"$tmp/mk" 2>&1; then
     fi
 else
     not_ok "GRUB: build the rescue CD with grub-mkrescue" "$(cat "$tmp/mk")"
+fi
+
+# --- the SDL window: typing into it (Xvfb + xdotool) reaches the guest ---
+sdl_window() {
+    need Xvfb xdotool || return 1
+    [ -f "$tmp/grub.iso" ] || { echo "no GRUB CD (see above)"; return 1; }
+    grep -q '^ENABLE_SDL = yes' "$BUILD/config.mk" || { echo "built without SDL2"; return 1; }
+    disp=:$((90 + $$ % 100))
+    Xvfb "$disp" -screen 0 1024x768x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+    xpid=$!
+    sleep 2
+    DISPLAY=$disp "$KASOU" -display sdl -name kasou-window-test -serial stdio \
+        -cdrom "$tmp/grub.iso" -boot d -timeout 60 -screen-text "$tmp/sdl.txt" \
+        </dev/null >"$tmp/sdl.serial" 2>"$tmp/sdl.err" &
+    kpid=$!
+    n=0
+    while kill -0 "$kpid" 2>/dev/null && ! grep -aq "grub>" "$tmp/sdl.serial" && [ $n -lt 50 ]; do
+        sleep 1
+        n=$((n + 1))
+    done
+    wid=$(DISPLAY=$disp xdotool search --name kasou-window-test | head -n 1)
+    if [ -n "$wid" ]; then
+        DISPLAY=$disp xdotool windowfocus --sync "$wid"
+        DISPLAY=$disp xdotool type --delay 40 "echo typed-into-the-window"
+        DISPLAY=$disp xdotool key Return
+        sleep 3
+        DISPLAY=$disp xdotool type --delay 40 "halt"
+        DISPLAY=$disp xdotool key Return
+    else
+        echo "no window named kasou-window-test"
+    fi
+    wait "$kpid"
+    status=$?
+    kill "$xpid" 2>/dev/null
+    wait "$xpid" 2>/dev/null
+    grep -q "grub> echo typed-into-the-window" "$tmp/sdl.txt" &&
+        grep -aq "typed-into-the-window" "$tmp/sdl.serial" && [ "$status" -eq 0 ]
+}
+if sdl_window >"$tmp/mk" 2>&1; then
+    ok "SDL window (on Xvfb): keys typed into it reach GRUB, halt ends the run with 0"
+else
+    not_ok "SDL window (on Xvfb): keys typed into it reach GRUB" "$(cat "$tmp/mk")" \
+        "exit status ${status:-?}; stderr: $(head -n 3 "$tmp/sdl.err" 2>/dev/null)" \
+        "screen: $(grep -v '^$' "$tmp/sdl.txt" 2>/dev/null | tail -n 4)"
 fi
 
 # --- memtest86+ from an ISOLINUX CD, testing memory on the screen ---

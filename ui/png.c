@@ -12,6 +12,7 @@
  * gradients.  zlib provides deflate/inflate (with its Adler-32) and CRC-32.
  */
 #include "ui/png.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,19 +27,6 @@
 
 static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -199,7 +187,7 @@ static int write_file(const char *path, const uint8_t *hdr, size_t hlen, const u
 {
     FILE *f = fopen(path, "wb");
     if (!f) {
-        return fail(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+        return errmsg(err, errlen, "cannot create '%s': %s", path, strerror(errno));
     }
     bool ok = fwrite(hdr, 1, hlen, f) == hlen && fwrite(data, 1, len, f) == len;
     int e = errno;
@@ -208,7 +196,7 @@ static int write_file(const char *path, const uint8_t *hdr, size_t hlen, const u
         e = errno;
     }
     if (!ok) {
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+        return errmsg(err, errlen, "cannot write '%s': %s", path, strerror(e));
     }
     return 0;
 }
@@ -219,7 +207,7 @@ int png_write(const char *path, const uint32_t *pixels, int w, int h, int stride
     uint8_t *png;
     size_t len;
     if (png_encode(pixels, w, h, stride, &png, &len) < 0) {
-        return fail(err, errlen, "cannot encode a %dx%d PNG (out of memory?)", w, h);
+        return errmsg(err, errlen, "cannot encode a %dx%d PNG (out of memory?)", w, h);
     }
     int r = write_file(path, png, 8, png + 8, len - 8, err, errlen);
     free(png);
@@ -230,12 +218,12 @@ int png_write_ppm(const char *path, const uint32_t *pixels, int w, int h, int st
                   char *err, size_t errlen)
 {
     if (!pixels || w <= 0 || h <= 0 || stride < w) {
-        return fail(err, errlen, "no picture to write (%dx%d)", w, h);
+        return errmsg(err, errlen, "no picture to write (%dx%d)", w, h);
     }
     size_t n = (size_t)w * (size_t)h * 3;
     uint8_t *rgb = malloc(n);
     if (!rgb) {
-        return fail(err, errlen, "out of memory for a %dx%d PPM", w, h);
+        return errmsg(err, errlen, "out of memory for a %dx%d PPM", w, h);
     }
     uint8_t *p = rgb;
     for (int y = 0; y < h; y++) {
@@ -266,29 +254,29 @@ struct png_dec {
 static int parse_ihdr(struct png_dec *s, const uint8_t *p, size_t n, char *err, size_t errlen)
 {
     if (n != 13) {
-        return fail(err, errlen, "IHDR is %zu bytes, not 13", n);
+        return errmsg(err, errlen, "IHDR is %zu bytes, not 13", n);
     }
     s->w = get_be32(p);
     s->h = get_be32(p + 4);
     if (s->w == 0 || s->h == 0 || s->w > PNG_MAX_SIDE || s->h > PNG_MAX_SIDE ||
         (uint64_t)s->w * s->h > PNG_MAX_PIXELS) {
-        return fail(err, errlen, "unsupported image size %ux%u", s->w, s->h);
+        return errmsg(err, errlen, "unsupported image size %ux%u", s->w, s->h);
     }
     if (p[8] != 8 || (p[9] != 2 && p[9] != 6)) {
-        return fail(err, errlen, "unsupported format (bit depth %u, colour type %u): "
+        return errmsg(err, errlen, "unsupported format (bit depth %u, colour type %u): "
                     "only 8-bit RGB and RGBA", p[8], p[9]);
     }
     if (p[10] != 0 || p[11] != 0) {
-        return fail(err, errlen, "bad compression or filter method (%u, %u)", p[10], p[11]);
+        return errmsg(err, errlen, "bad compression or filter method (%u, %u)", p[10], p[11]);
     }
     if (p[12] != 0) {
-        return fail(err, errlen, "interlaced images are not supported");
+        return errmsg(err, errlen, "interlaced images are not supported");
     }
     s->bpp = p[9] == 6 ? 4 : 3;
     s->rawlen = (size_t)s->h * ((size_t)s->w * s->bpp + 1);
     s->raw = malloc(s->rawlen);
     if (!s->raw || inflateInit(&s->zs) != Z_OK) {
-        return fail(err, errlen, "out of memory");
+        return errmsg(err, errlen, "out of memory");
     }
     s->zinit = true;
     s->zs.next_out = s->raw;
@@ -305,9 +293,9 @@ static int feed_idat(struct png_dec *s, const uint8_t *p, size_t n, char *err, s
         if (r == Z_STREAM_END) {
             s->zdone = true;
         } else if (r == Z_BUF_ERROR && s->zs.avail_out == 0) {
-            return fail(err, errlen, "more image data than the image holds");
+            return errmsg(err, errlen, "more image data than the image holds");
         } else if (r != Z_OK) {
-            return fail(err, errlen, "corrupt image data (zlib: %s)",
+            return errmsg(err, errlen, "corrupt image data (zlib: %s)",
                         s->zs.msg ? s->zs.msg : "error");
         }
     }
@@ -321,12 +309,12 @@ static int read_chunks(struct png_dec *s, const uint8_t *data, size_t len, char 
     size_t pos = 8;
     while (!s->iend) {
         if (len - pos < 12) {
-            return fail(err, errlen, "truncated file (no IEND chunk)");
+            return errmsg(err, errlen, "truncated file (no IEND chunk)");
         }
         uint32_t n = get_be32(data + pos);
         const uint8_t *type = data + pos + 4, *body = data + pos + 8;
         if (n > 0x7fffffffu || n > len - pos - 12) {
-            return fail(err, errlen, "truncated chunk at offset %zu", pos);
+            return errmsg(err, errlen, "truncated chunk at offset %zu", pos);
         }
         char name[5];
         for (int i = 0; i < 4; i++) {
@@ -334,12 +322,12 @@ static int read_chunks(struct png_dec *s, const uint8_t *data, size_t len, char 
         }
         name[4] = 0;
         if ((uint32_t)crc32(0L, type, n + 4) != get_be32(body + n)) {
-            return fail(err, errlen, "CRC mismatch in the %s chunk at offset %zu", name, pos);
+            return errmsg(err, errlen, "CRC mismatch in the %s chunk at offset %zu", name, pos);
         }
         int r = 0;
         bool first = pos == 8;
         if (first != !memcmp(name, "IHDR", 4)) {
-            return fail(err, errlen, "IHDR must be the first chunk, and only once");
+            return errmsg(err, errlen, "IHDR must be the first chunk, and only once");
         } else if (first) {
             r = parse_ihdr(s, body, n, err, errlen);
         } else if (!memcmp(name, "IDAT", 4)) {
@@ -347,7 +335,7 @@ static int read_chunks(struct png_dec *s, const uint8_t *data, size_t len, char 
         } else if (!memcmp(name, "IEND", 4)) {
             s->iend = true;
         } else if (!(type[0] & 0x20) && memcmp(name, "PLTE", 4)) {
-            return fail(err, errlen, "unknown critical chunk %s", name);
+            return errmsg(err, errlen, "unknown critical chunk %s", name);
         }
         if (r < 0) {
             return r;
@@ -355,7 +343,7 @@ static int read_chunks(struct png_dec *s, const uint8_t *data, size_t len, char 
         pos += 12 + (size_t)n;
     }
     if (!s->zdone || s->zs.avail_out != 0) {
-        return fail(err, errlen, "image data ends early (%lu of %zu bytes)",
+        return errmsg(err, errlen, "image data ends early (%lu of %zu bytes)",
                     s->zs.total_out, s->rawlen);
     }
     return 0;
@@ -367,7 +355,7 @@ static int unfilter(struct png_dec *s, uint32_t *pixels, char *err, size_t errle
     size_t rowlen = (size_t)s->w * s->bpp;
     uint8_t *zero = calloc(rowlen, 1);
     if (!zero) {
-        return fail(err, errlen, "out of memory");
+        return errmsg(err, errlen, "out of memory");
     }
     const uint8_t *prev = zero;
     for (uint32_t y = 0; y < s->h; y++) {
@@ -375,7 +363,7 @@ static int unfilter(struct png_dec *s, uint32_t *pixels, char *err, size_t errle
         int type = row[0];
         if (type > 4) {
             free(zero);
-            return fail(err, errlen, "bad filter type %d on row %u", type, y);
+            return errmsg(err, errlen, "bad filter type %d on row %u", type, y);
         }
         uint8_t *cur = row + 1;
         for (size_t i = 0; i < rowlen; i++) {
@@ -395,7 +383,7 @@ int png_decode(const uint8_t *data, size_t len, uint32_t **pixels, int *w, int *
                char *err, size_t errlen)
 {
     if (len < 8 || memcmp(data, png_sig, 8) != 0) {
-        return fail(err, errlen, "not a PNG file (bad signature)");
+        return errmsg(err, errlen, "not a PNG file (bad signature)");
     }
     struct png_dec s;
     memset(&s, 0, sizeof(s));
@@ -403,7 +391,7 @@ int png_decode(const uint8_t *data, size_t len, uint32_t **pixels, int *w, int *
     int r = read_chunks(&s, data, len, err, errlen);
     if (r == 0) {
         px = malloc((size_t)s.w * s.h * sizeof(*px));
-        r = px ? unfilter(&s, px, err, errlen) : fail(err, errlen, "out of memory");
+        r = px ? unfilter(&s, px, err, errlen) : errmsg(err, errlen, "out of memory");
     }
     if (s.zinit) {
         inflateEnd(&s.zs);
@@ -423,7 +411,7 @@ int png_read(const char *path, uint32_t **pixels, int *w, int *h, char *err, siz
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return errmsg(err, errlen, "cannot open '%s': %s", path, strerror(errno));
     }
     size_t len = 0, cap = 1 << 16;
     uint8_t *buf = malloc(cap);
@@ -445,7 +433,7 @@ int png_read(const char *path, uint32_t **pixels, int *w, int *h, char *err, siz
     fclose(f);
     if (!buf || bad) {
         free(buf);
-        return fail(err, errlen, "cannot read '%s'", path);
+        return errmsg(err, errlen, "cannot read '%s'", path);
     }
     int r = png_decode(buf, len, pixels, w, h, err, errlen);
     free(buf);

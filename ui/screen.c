@@ -21,6 +21,7 @@
 
 #include "ui/display.h"
 #include "ui/png.h"
+#include "util/log.h"
 
 /* Code page 437 for 0x00-0x1F (0x00 blank, then IBM's graphic symbols). */
 static const uint16_t cp437_low[32] = {
@@ -92,24 +93,11 @@ size_t screen_utf8(uint32_t cp, char *buf)
     return 4;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int check_picture(const struct display *d, char *err, size_t errlen)
 {
     if (!d->pixels || d->width <= 0 || d->height <= 0) {
-        return fail(err, errlen, "the guest has not drawn a screen yet");
+        return errmsg(err, errlen, "the guest has not drawn a screen yet");
     }
     return 0;
 }
@@ -166,19 +154,19 @@ char *screen_text(const struct display *d)
 int screen_write_text(const struct display *d, const char *path, char *err, size_t errlen)
 {
     if (d->text_cols <= 0 || d->text_rows <= 0) {
-        return fail(err, errlen,
+        return errmsg(err, errlen,
                     "the guest is in a graphics mode (%dx%d pixels), not a text mode",
                     d->width, d->height);
     }
     char *text = screen_text(d);
     if (!text) {
-        return fail(err, errlen, "out of memory");
+        return errmsg(err, errlen, "out of memory");
     }
     FILE *f = fopen(path, "w");
     if (!f) {
         int e = errno;
         free(text);
-        return fail(err, errlen, "cannot create '%s': %s", path, strerror(e));
+        return errmsg(err, errlen, "cannot create '%s': %s", path, strerror(e));
     }
     size_t n = strlen(text);
     bool ok = fwrite(text, 1, n, f) == n;
@@ -189,7 +177,7 @@ int screen_write_text(const struct display *d, const char *path, char *err, size
     }
     free(text);
     if (!ok) {
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(e));
+        return errmsg(err, errlen, "cannot write '%s': %s", path, strerror(e));
     }
     return 0;
 }

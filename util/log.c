@@ -99,3 +99,14 @@ void log_warn(const char *fmt, ...)
         fputc('\n', log_file);
     }
 }
+
+int errmsg(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

@@ -39,6 +39,8 @@ void log_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
         }                                                                  \
     } while (0)
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Format a message into err[errlen] (if err) for a caller; returns -1. */
+int errmsg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_on(ch) (log_mask & (ch))
 #define log_ch(ch, ...)                                                    \

@@ -56,13 +56,13 @@
 #define GPE_LEN 4
 #define PCIHP_LEN 16
 
-#define PM1_STS_BITS 0x8D31   /* TMR, BM, GBL, PWRBTN, RTC, PWRBTNOR, WAK */
-#define PM1_EN_BITS 0x0521    /* TMR_EN, GBL_EN, PWRBTN_EN, RTC_EN */
-#define PM1_CNT_BITS 0x1C03   /* SCI_EN, BM_RLD, SLP_TYP */
+#define PM1_STS_BITS 0x8D31 /* TMR, BM, GBL, PWRBTN, RTC, PWRBTNOR, WAK */
+#define PM1_EN_BITS 0x0521  /* TMR_EN, GBL_EN, PWRBTN_EN, RTC_EN */
+#define PM1_CNT_BITS 0x1C03 /* SCI_EN, BM_RLD, SLP_TYP */
 #define SCI_SOURCES (ACPI_TMR_STS | ACPI_GBL_STS | ACPI_PWRBTN_STS | ACPI_RTC_STS)
 
-#define GLBCTL_BIOS_RLS 0x02  /* GLBCTL bit 1: raise GBL_STS for the OS */
-#define PM1_CNT_GBL_RLS 0x04  /* PM1_CNT bit 2: raise BIOS_STS for the BIOS */
+#define GLBCTL_BIOS_RLS 0x02 /* GLBCTL bit 1: raise GBL_STS for the OS */
+#define PM1_CNT_GBL_RLS 0x04 /* PM1_CNT bit 2: raise BIOS_STS for the BIOS */
 #define GLBSTS_BIOS_STS 0x01
 
 /* ---- the PM timer ---- */
@@ -108,8 +108,7 @@ static void pm_update(struct acpi_pm *pm)
 {
     tmr_catch_up(pm);
     bool sci_en = (pm->pm1_cnt & ACPI_SCI_EN) != 0;
-    bool level = sci_en && ((pm->pm1_sts & pm->pm1_en & SCI_SOURCES) ||
-                            (pm->gpe_sts & pm->gpe_en));
+    bool level = sci_en && ((pm->pm1_sts & pm->pm1_en & SCI_SOURCES) || (pm->gpe_sts & pm->gpe_en));
     if (level != pm->sci_level) {
         pm->sci_level = level;
         irq_set(&pm->sci, level);
@@ -162,20 +161,32 @@ static uint8_t pm_read_byte(struct acpi_pm *pm, unsigned off, uint32_t tmr)
 {
     unsigned sh = (off & 1) * 8;
     switch (off) {
-    case ACPI_PM1_STS: case ACPI_PM1_STS + 1:
+    case ACPI_PM1_STS:
+    case ACPI_PM1_STS + 1:
         return (uint8_t)(pm->pm1_sts >> sh);
-    case ACPI_PM1_EN: case ACPI_PM1_EN + 1:
+    case ACPI_PM1_EN:
+    case ACPI_PM1_EN + 1:
         return (uint8_t)(pm->pm1_en >> sh);
-    case ACPI_PM1_CNT: case ACPI_PM1_CNT + 1:
+    case ACPI_PM1_CNT:
+    case ACPI_PM1_CNT + 1:
         return (uint8_t)(pm->pm1_cnt >> sh);
-    case ACPI_PM_TMR: case ACPI_PM_TMR + 1: case ACPI_PM_TMR + 2: case ACPI_PM_TMR + 3:
+    case ACPI_PM_TMR:
+    case ACPI_PM_TMR + 1:
+    case ACPI_PM_TMR + 2:
+    case ACPI_PM_TMR + 3:
         return (uint8_t)(tmr >> (8 * (off - ACPI_PM_TMR)));
-    case ACPI_GPSTS: case ACPI_GPSTS + 1:
+    case ACPI_GPSTS:
+    case ACPI_GPSTS + 1:
         return (uint8_t)(pm->gpe_sts >> sh);
-    case ACPI_GPEN: case ACPI_GPEN + 1:
+    case ACPI_GPEN:
+    case ACPI_GPEN + 1:
         return (uint8_t)(pm->gpe_en >> sh);
-    case 0x14: case 0x15:            /* PLVL2/PLVL3: C2/C3 entry, read as 0 */
-    case 0x30: case 0x31: case 0x32: /* GPIREG: no input pins wired */
+    /* PLVL2/PLVL3 (reads enter C2/C3: none here) and GPIREG (no pins) */
+    case 0x14:
+    case 0x15:
+    case 0x30:
+    case 0x31:
+    case 0x32:
         return 0;
     default:
         return pm->regs[off];
@@ -187,32 +198,43 @@ static void pm_write_byte(struct acpi_pm *pm, unsigned off, uint8_t v)
     unsigned sh = (off & 1) * 8;
     uint16_t w = (uint16_t)(v << sh), lane = (uint16_t)(0xFF << sh);
     switch (off) {
-    case ACPI_PM1_STS: case ACPI_PM1_STS + 1:
-        pm->pm1_sts &= (uint16_t)~(w & PM1_STS_BITS);
+    case ACPI_PM1_STS:
+    case ACPI_PM1_STS + 1:
+        pm->pm1_sts &= (uint16_t) ~(w & PM1_STS_BITS);
         break;
-    case ACPI_PM1_EN: case ACPI_PM1_EN + 1:
+    case ACPI_PM1_EN:
+    case ACPI_PM1_EN + 1:
         pm->pm1_en = (uint16_t)((pm->pm1_en & ~lane) | (w & PM1_EN_BITS));
         break;
-    case ACPI_PM1_CNT: case ACPI_PM1_CNT + 1:
+    case ACPI_PM1_CNT:
+    case ACPI_PM1_CNT + 1:
         pm->pm1_cnt = (uint16_t)((pm->pm1_cnt & ~(lane & PM1_CNT_BITS)) | (w & PM1_CNT_BITS));
         if (w & PM1_CNT_GBL_RLS) {
-            pm->regs[0x18] |= GLBSTS_BIOS_STS;   /* the SMI it would raise: none */
+            pm->regs[0x18] |= GLBSTS_BIOS_STS; /* the SMI it would raise: none */
         }
         if (w & ACPI_SLP_EN) {
             pm_sleep(pm, (pm->pm1_cnt & ACPI_SLP_TYP_MASK) >> ACPI_SLP_TYP_SHIFT);
         }
         break;
-    case ACPI_GPSTS: case ACPI_GPSTS + 1:
+    case ACPI_GPSTS:
+    case ACPI_GPSTS + 1:
         pm->gpe_sts &= (uint16_t)~w;
         break;
-    case ACPI_GPEN: case ACPI_GPEN + 1:
+    case ACPI_GPEN:
+    case ACPI_GPEN + 1:
         pm->gpe_en = (uint16_t)((pm->gpe_en & ~lane) | w);
         break;
-    case 0x18: case 0x19:                       /* GLBSTS */
-    case 0x1C: case 0x1D: case 0x1E: case 0x1F: /* DEVSTS */
+    /* GLBSTS and DEVSTS: write 1 to clear */
+    case 0x18:
+    case 0x19:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
         pm->regs[off] &= (uint8_t)~v;
         break;
-    case 0x28:                                  /* GLBCTL: BIOS_RLS pulses GBL_STS */
+    /* GLBCTL: BIOS_RLS pulses GBL_STS */
+    case 0x28:
         if (v & GLBCTL_BIOS_RLS) {
             pm->pm1_sts |= ACPI_GBL_STS;
         }
@@ -230,7 +252,7 @@ static uint32_t pm_io_read(void *opaque, uint32_t off, int size)
 {
     struct acpi_pm *pm = opaque;
     if (tmr_catch_up(pm)) {
-        pm_update(pm);   /* seen before the timer callback ran */
+        pm_update(pm); /* seen before the timer callback ran */
     }
     uint32_t tmr = acpi_pm_timer(pm), v = 0;
     for (int i = 0; i < size && off + (unsigned)i < PM_LEN; i++) {
@@ -329,7 +351,7 @@ static uint32_t smb_read(void *opaque, uint32_t off, int size)
 {
     struct acpi_pm *pm = opaque;
     if (off == ACPI_SMB_HSTCNT) {
-        return pm->smb[off] & 0x1F;   /* START and the reserved bits read 0 */
+        return pm->smb[off] & 0x1F; /* START and the reserved bits read 0 */
     }
     return off < SMB_LEN ? pm->smb[off] : 0xFF;
 }
@@ -340,14 +362,14 @@ static void smb_write(void *opaque, uint32_t off, uint32_t val, int size)
     uint8_t v = (uint8_t)val;
     switch (off) {
     case ACPI_SMB_HSTSTS:
-        pm->smb[off] &= (uint8_t)~(v & 0x1E);   /* BUSY is read-only */
+        pm->smb[off] &= (uint8_t) ~(v & 0x1E); /* BUSY is read-only */
         break;
-    case 0x01:                                  /* SMBSLVSTS */
+    case 0x01: /* SMBSLVSTS */
         pm->smb[off] &= (uint8_t)~v;
         break;
     case ACPI_SMB_HSTCNT:
         pm->smb[off] = (uint8_t)(v & 0x1D);
-        if (v & 0x02) {                         /* KILL */
+        if (v & 0x02) { /* KILL */
             pm->smb[ACPI_SMB_HSTSTS] |= ACPI_SMB_STS_FAILED;
         } else if (v & 0x40) {
             smb_start(pm);
@@ -393,8 +415,7 @@ static void update_mappings(struct acpi_pm *pm)
     uint16_t pmba = (uint16_t)((c[CFG_PMBA] | c[CFG_PMBA + 1] << 8) & 0xFFC0);
     uint16_t smba = (uint16_t)((c[CFG_SMBBA] | c[CFG_SMBBA + 1] << 8) & 0xFFF0);
     move_ports(pm, &pm->pm_base, (c[CFG_PMREGMISC] & 1) ? pmba : 0, PM_LEN, &pm_ops, "PM");
-    move_ports(pm, &pm->smb_base, (c[CFG_SMBHSTCFG] & 1) ? smba : 0, SMB_LEN, &smb_ops,
-               "SMBus");
+    move_ports(pm, &pm->smb_base, (c[CFG_SMBHSTCFG] & 1) ? smba : 0, SMB_LEN, &smb_ops, "SMBus");
 }
 
 static void cfg_written(struct pci_dev *dev, unsigned off, uint32_t old, int size)
@@ -418,8 +439,8 @@ static uint32_t cfg_read(struct pci_dev *dev, unsigned off, int size)
         pm->devres_done = true;
         dev->cfg[0x5F] = (uint8_t)(0x10 | (port_present(pm, 0x378) ? 0x80 : 0));
         dev->cfg[0x63] = 0x60;
-        dev->cfg[0x67] = (uint8_t)((port_present(pm, 0x3F8) ? 0x08 : 0) |
-                                   (port_present(pm, 0x2F8) ? 0x90 : 0));
+        dev->cfg[0x67] =
+            (uint8_t)((port_present(pm, 0x3F8) ? 0x08 : 0) | (port_present(pm, 0x2F8) ? 0x90 : 0));
     }
     uint32_t v = 0;
     for (int i = 0; i < size; i++) {
@@ -431,16 +452,16 @@ static uint32_t cfg_read(struct pci_dev *dev, unsigned off, int size)
 static void cfg_init(struct acpi_pm *pm)
 {
     uint8_t *c = pm->pci.cfg, *m = pm->pci.wmask;
-    pci_set16(&c[PCI_STATUS], 0x0280);   /* DEVSEL medium, fast back-to-back */
-    c[PCI_INTERRUPT_PIN] = 1;            /* INTA# (the SCI goes to IRQ 9) */
-    m[CFG_PMBA] = 0xC0;                  /* 64-byte aligned I/O base */
+    pci_set16(&c[PCI_STATUS], 0x0280); /* DEVSEL medium, fast back-to-back */
+    c[PCI_INTERRUPT_PIN] = 1;          /* INTA# (the SCI goes to IRQ 9) */
+    m[CFG_PMBA] = 0xC0;                /* 64-byte aligned I/O base */
     m[CFG_PMBA + 1] = 0xFF;
-    memset(&m[0x44], 0xFF, CFG_PMREGMISC - 0x44);   /* CNTA..DEVRESJ */
+    memset(&m[0x44], 0xFF, CFG_PMREGMISC - 0x44); /* CNTA..DEVRESJ */
     m[CFG_PMREGMISC] = 0x01;
-    m[CFG_SMBBA] = 0xF0;                 /* 16-byte aligned I/O base */
+    m[CFG_SMBBA] = 0xF0; /* 16-byte aligned I/O base */
     m[CFG_SMBBA + 1] = 0xFF;
-    m[CFG_SMBHSTCFG] = 0x0F;             /* enable, interrupt select */
-    memset(&m[CFG_SMBHSTCFG + 1], 0xFF, 3);          /* SMBSLVC, shadows */
+    m[CFG_SMBHSTCFG] = 0x0F;                /* enable, interrupt select */
+    memset(&m[CFG_SMBHSTCFG + 1], 0xFF, 3); /* SMBSLVC, shadows */
 }
 
 void acpi_pm_reset(struct acpi_pm *pm)
@@ -448,9 +469,9 @@ void acpi_pm_reset(struct acpi_pm *pm)
     uint8_t *c = pm->pci.cfg;
     memset(&c[CFG_PMBA], 0, 0x100 - CFG_PMBA);
     pci_set32(&c[CFG_PMBA], 0x00000001);
-    c[CFG_DEVACTB + 3] = 0x02;           /* APMC_EN: SMM "already set up" */
+    c[CFG_DEVACTB + 3] = 0x02; /* APMC_EN: SMM "already set up" */
     pci_set32(&c[CFG_SMBBA], 0x00000001);
-    c[0xD6] = 0x00;                      /* SMBREV */
+    c[0xD6] = 0x00; /* SMBREV */
     pm->devres_done = false;
     update_mappings(pm);
     pm->pm1_sts = pm->pm1_en = pm->pm1_cnt = 0;

@@ -57,8 +57,8 @@ struct acpi_pm;
 #define ACPI_DISABLE_CMD 0xF0
 
 /* QEMU's fixed ports that SeaBIOS's built-in FADT/DSDT/SSDT name. */
-#define ACPI_GPE0_PORT 0xAFE0   /* GPE0_BLK, 4 bytes: STS (16), EN (16) */
-#define ACPI_PCIHP_PORT 0xAE00  /* PCI hotplug: up, down, eject, removable */
+#define ACPI_GPE0_PORT 0xAFE0  /* GPE0_BLK, 4 bytes: STS (16), EN (16) */
+#define ACPI_PCIHP_PORT 0xAE00 /* PCI hotplug: up, down, eject, removable */
 
 /* SMBus host registers (offsets from SMBBA, PCI config 0x90). */
 #define ACPI_SMB_HSTSTS 0x00
@@ -85,9 +85,9 @@ struct acpi_pm {
     void (*reset)(void *opaque);
     void *opaque;
 
-    uint16_t pm_base;       /* where the PM block is mapped, 0 if not */
-    uint16_t smb_base;      /* where the SMBus block is mapped, 0 if not */
-    bool devres_done;       /* DEVRES decode bits filled from the bus */
+    uint16_t pm_base;  /* where the PM block is mapped, 0 if not */
+    uint16_t smb_base; /* where the SMBus block is mapped, 0 if not */
+    bool devres_done;  /* DEVRES decode bits filled from the bus */
 
     uint16_t pm1_sts, pm1_en, pm1_cnt;
     uint16_t gpe_sts, gpe_en;
@@ -97,7 +97,7 @@ struct acpi_pm {
 
     uint8_t apmc, apms;
 
-    uint8_t smb[16];        /* SMBus host registers */
+    uint8_t smb[16]; /* SMBus host registers */
 };
 
 struct acpi_pm *acpi_pm_new(struct pci_bus *pb, int devfn, struct bus *bus, struct clock *clk,

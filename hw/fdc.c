@@ -35,7 +35,8 @@
  * with RQM/DIO/NDMA in the MSR and INT pulsed per byte; a host that stops
  * moving bytes for OVERRUN_NS ends the command with ST1 OR (a clock from
  * fdc_set_clock is needed for that).  A transfer that runs past EOT
- * without terminal count ends with ST1 EN, as on the chip.
+ * without terminal count ends with ST1 EN, its C/H/R naming the last
+ * sector moved, as on the chip (Linux's pseudo-DMA relies on both).
  *
  * The drive: the head moves by step pulses (SEEK, RECALIBRATE, implied
  * seeks), so the present-cylinder register and the head can disagree
@@ -118,9 +119,10 @@ struct fdc {
     struct bus *bus;
     struct irq irq;
     struct i8237 *dma;
-    struct clock *clk;              /* for non-DMA overruns; may be NULL */
-    struct timer overrun;
-    uint64_t pio_ns;                /* when the host last moved a byte */
+    struct clock *clk;              /* non-DMA pacing; may be NULL */
+    struct timer pio_timer;
+    enum { PIO_OFF, PIO_RAISE, PIO_OVERRUN, PIO_FINISH } pio_wait;
+    uint8_t pio_ic;                 /* PIO_FINISH: the result's ST0 code */
     struct fdc_drive drv[4];        /* units 2 and 3 are never installed */
     uint8_t dor, tdr, dsr, rate;
     uint8_t specify[2];             /* SRT/HUT, HLT/ND */
@@ -147,6 +149,13 @@ struct fdc {
 };
 
 /* ---- interrupt and DMA lines ---- */
+
+/* One byte time at the selected data rate (500K, 300K, 250K, 1M). */
+static uint64_t byte_ns(const struct fdc *f)
+{
+    static const uint32_t kbps[4] = { 500, 300, 250, 1000 };
+    return 8000000u / kbps[f->rate & 3];
+}
 
 static void raise_irq(struct fdc *f)
 {
@@ -239,6 +248,8 @@ static void result(struct fdc *f, const uint8_t *bytes, int len, bool irq)
         log_bytes("fdc: result", bytes, len);
     }
     if (irq) {
+        /* a new event: an edge even if a byte request held INT up */
+        lower_irq(f);
         raise_irq(f);
     }
 }
@@ -248,7 +259,17 @@ static void finish(struct fdc *f, uint8_t ic)
 {
     set_dreq(f, false);
     if (f->clk) {
-        timer_del(&f->overrun);
+        if (f->phase == PH_EXEC && !f->dma_mode && f->pio_wait != PIO_FINISH) {
+            /* the chip checks the CRC before its result; a non-DMA host
+             * that drains bytes in its interrupt handler must see the
+             * result's interrupt as a new one, after the handler */
+            f->pio_wait = PIO_FINISH;
+            f->pio_ic = ic;
+            timer_mod(&f->pio_timer, clock_ns(f->clk) + 3 * byte_ns(f));
+            return;
+        }
+        f->pio_wait = PIO_OFF;
+        timer_del(&f->pio_timer);
     }
     uint8_t st0 = (uint8_t)(ic | f->head << 2 | f->unit);
     uint8_t bytes[7] = { st0, f->st1, f->st2, f->c, f->h, f->r, f->n };
@@ -351,12 +372,20 @@ static void sector_done(struct fdc *f)
         return;
     }
     f->done++;
+    uint8_t last_c = f->c, last_h = f->h, last_r = f->r;
+    int last_head = f->head;
     bool more = next_id(f);
     if (f->tc) {
         finish(f, 0);
     } else if (f->op == OP_READ_DEL) {
         finish(f, ST0_ABNORMAL);   /* a normal data mark: CM, stop after it */
     } else if (f->op == OP_READ_TRACK ? f->done >= f->eot : !more) {
+        /* end of cylinder: the result names the last sector, not the
+         * next (Linux's pseudo-DMA counts on it) */
+        f->c = last_c;
+        f->h = last_h;
+        f->r = last_r;
+        f->head = last_head;
         f->st1 |= ST1_EN;
         finish(f, ST0_ABNORMAL);
     } else {
@@ -432,23 +461,35 @@ static void fdc_dma_service(void *opaque, int chan)
 }
 
 /*
- * Non-DMA: the host stopped moving bytes (Linux's pseudo-DMA takes what it
- * asked for and waits for the interrupt).  The chip ends the command with
- * an overrun; the result's C/H/R name the sector it was on.
+ * Non-DMA pacing, with a clock.  INT asks for bytes; while the host moves
+ * them back to back it stays low, and it rises again only after the host
+ * has paused for a byte time, so a host draining bytes in its interrupt
+ * handler gets one interrupt per pause, not a stale one per byte.  A host
+ * that then leaves the byte waiting (Linux's pseudo-DMA takes what it
+ * asked for and waits for the interrupt) gets an overrun: the command
+ * ends with ST1 OR, C/H/R naming the sector it was on.
  */
-static void overrun_check(void *opaque)
+static void pio_timer_fired(void *opaque)
 {
     struct fdc *f = opaque;
-    if (f->phase != PH_EXEC || f->dma_mode) {
-        return;
+    uint64_t now = clock_ns(f->clk);
+    switch (f->pio_wait) {
+    case PIO_RAISE:
+        raise_irq(f);
+        f->pio_wait = PIO_OVERRUN;
+        timer_mod(&f->pio_timer, now + OVERRUN_NS);
+        break;
+    case PIO_OVERRUN:
+        f->st1 |= ST1_OR;
+        f->pio_wait = PIO_FINISH;   /* no CRC check to wait for */
+        finish(f, ST0_ABNORMAL);
+        break;
+    case PIO_FINISH:
+        finish(f, f->pio_ic);
+        break;
+    default:
+        break;
     }
-    uint64_t due = f->pio_ns + OVERRUN_NS;
-    if (clock_ns(f->clk) < due) {
-        timer_mod(&f->overrun, due);
-        return;
-    }
-    f->st1 |= ST1_OR;
-    finish(f, ST0_ABNORMAL);
 }
 
 /* Enter the execution phase: the first transfer request goes out. */
@@ -459,10 +500,10 @@ static void begin_exec(struct fdc *f)
         set_dreq(f, true);
         return;
     }
-    raise_irq(f);   /* non-DMA: INT asks for each byte */
+    raise_irq(f);   /* non-DMA: INT asks for bytes */
     if (f->clk) {
-        f->pio_ns = clock_ns(f->clk);
-        timer_mod(&f->overrun, f->pio_ns + OVERRUN_NS);
+        f->pio_wait = PIO_OVERRUN;
+        timer_mod(&f->pio_timer, clock_ns(f->clk) + OVERRUN_NS);
     }
 }
 
@@ -534,10 +575,25 @@ static void cmd_rw(struct fdc *f, enum fdc_op op)
     }
 }
 
-static void cmd_read(struct fdc *f) { cmd_rw(f, OP_READ); }
-static void cmd_read_del(struct fdc *f) { cmd_rw(f, OP_READ_DEL); }
-static void cmd_read_track(struct fdc *f) { cmd_rw(f, OP_READ_TRACK); }
-static void cmd_write(struct fdc *f) { cmd_rw(f, OP_WRITE); }
+static void cmd_read(struct fdc *f)
+{
+    cmd_rw(f, OP_READ);
+}
+
+static void cmd_read_del(struct fdc *f)
+{
+    cmd_rw(f, OP_READ_DEL);
+}
+
+static void cmd_read_track(struct fdc *f)
+{
+    cmd_rw(f, OP_READ_TRACK);
+}
+
+static void cmd_write(struct fdc *f)
+{
+    cmd_rw(f, OP_WRITE);
+}
 
 static void cmd_write_del(struct fdc *f)
 {
@@ -822,9 +878,6 @@ static void command_byte(struct fdc *f, uint8_t v)
 static uint8_t pio_byte(struct fdc *f, uint8_t v)
 {
     lower_irq(f);
-    if (f->clk) {
-        f->pio_ns = clock_ns(f->clk);
-    }
     if (f->to_host) {
         v = f->buf[f->buf_pos++];
     } else {
@@ -833,8 +886,14 @@ static uint8_t pio_byte(struct fdc *f, uint8_t v)
     if (f->buf_pos == f->buf_len) {
         chunk_done(f);
     }
-    if (f->phase == PH_EXEC) {
-        raise_irq(f);
+    if (f->phase != PH_EXEC || f->pio_wait == PIO_FINISH) {
+        return v;
+    }
+    if (f->clk) {
+        f->pio_wait = PIO_RAISE;
+        timer_mod(&f->pio_timer, clock_ns(f->clk) + byte_ns(f));
+    } else {
+        raise_irq(f);   /* no clock: an edge per byte */
     }
     return v;
 }
@@ -851,7 +910,7 @@ static uint8_t fifo_read(struct fdc *f)
         }
         return v;
     }
-    if (f->phase == PH_EXEC && !f->dma_mode && f->to_host) {
+    if (f->phase == PH_EXEC && !f->dma_mode && f->to_host && f->pio_wait != PIO_FINISH) {
         return pio_byte(f, 0);
     }
     log_ch(LOG_GUEST, "fdc: FIFO read with no data ready");
@@ -865,7 +924,8 @@ static void fifo_write(struct fdc *f, uint8_t v)
     }
     if (f->phase == PH_CMD) {
         command_byte(f, v);
-    } else if (f->phase == PH_EXEC && !f->dma_mode && !f->to_host) {
+    } else if (f->phase == PH_EXEC && !f->dma_mode && !f->to_host &&
+               f->pio_wait != PIO_FINISH) {
         pio_byte(f, v);
     } else {
         log_ch(LOG_GUEST, "fdc: FIFO write %02x while it is not asking for one", v);
@@ -888,6 +948,9 @@ static uint8_t msr(const struct fdc *f)
         if (f->dma_mode) {
             return (uint8_t)(v | MSR_CB);
         }
+        if (f->pio_wait == PIO_FINISH) {
+            return (uint8_t)(v | MSR_CB | MSR_NDMA);   /* checking the CRC */
+        }
         return (uint8_t)(v | MSR_CB | MSR_RQM | MSR_NDMA | (f->to_host ? MSR_DIO : 0));
     default:
         return (uint8_t)(v | MSR_RQM | MSR_DIO | MSR_CB);
@@ -901,8 +964,9 @@ static void soft_reset(struct fdc *f)
 {
     set_dreq(f, false);
     if (f->clk) {
-        timer_del(&f->overrun);
+        timer_del(&f->pio_timer);
     }
+    f->pio_wait = PIO_OFF;
     lower_irq(f);
     f->phase = PH_CMD;
     f->cmd_pos = 0;
@@ -1054,11 +1118,12 @@ struct fdc *fdc_new(struct bus *bus, struct irq irq6, struct i8237 *dma)
 void fdc_set_clock(struct fdc *f, struct clock *clk)
 {
     if (f->clk) {
-        timer_del(&f->overrun);
+        timer_del(&f->pio_timer);
     }
     f->clk = clk;
+    f->pio_wait = PIO_OFF;
     if (clk) {
-        timer_init(&f->overrun, clk, overrun_check, f);
+        timer_init(&f->pio_timer, clk, pio_timer_fired, f);
     }
 }
 

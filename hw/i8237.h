@@ -9,7 +9,8 @@
  *   i8237_set_handler(dma, ch, fn, opaque)   once, at construction
  *   i8237_set_dreq(dma, ch, true)            "I have data / want data"
  *       -> fn(opaque, ch) is called at once if the channel can run
- *          (unmasked, its controller enabled, not in cascade mode), or later, when the guest unmasks it;
+ *          (unmasked, its controller enabled, not in cascade mode),
+ *          or later, when the guest unmasks it;
  *          each call with true asks for service again: a device that
  *          paces its transfers (a sound card) drops DREQ after each
  *          chunk and raises it on its next tick, since unmasking the

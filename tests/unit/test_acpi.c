@@ -13,14 +13,14 @@
 #include "hw/timer.h"
 
 #define DEVFN ((1 << 3) | 3)
-#define PMBASE 0xB000     /* SeaBIOS's acpi_pm_base without etc/table-loader */
-#define SMBASE 0xB100     /* SeaBIOS: acpi_pm_base + 0x100 */
+#define PMBASE 0xB000 /* SeaBIOS's acpi_pm_base without etc/table-loader */
+#define SMBASE 0xB100 /* SeaBIOS: acpi_pm_base + 0x100 */
 #define TOGGLE_TICKS (1u << 23)
 
 static struct bus *bus;
 static struct pci_bus pb;
 static struct clock clk;
-static uint64_t now;        /* virtual ns (one "instruction" = 1 ns) */
+static uint64_t now; /* virtual ns (one "instruction" = 1 ns) */
 static struct acpi_pm *pm;
 static int sci, sci_rises, poweroffs;
 
@@ -46,8 +46,8 @@ static void setup(void)
     sci = sci_rises = poweroffs = 0;
     bus = bus_new(1 << 20);
     pci_bus_init(&pb, bus);
-    pm = acpi_pm_new(&pb, DEVFN, bus, &clk, (struct irq){ record_sci, NULL, 9 }, on_poweroff,
-                     NULL, NULL);
+    pm = acpi_pm_new(&pb, DEVFN, bus, &clk, (struct irq){ record_sci, NULL, 9 }, on_poweroff, NULL,
+                     NULL);
     cr_assert_not_null(pm);
 }
 
@@ -285,9 +285,9 @@ Test(acpi, smbus_answers_no_device)
 {
     program(PMBASE);
     cr_expect_eq(bus_in(bus, SMBASE + ACPI_SMB_HSTSTS, 1), 0, "idle");
-    bus_out(bus, SMBASE + ACPI_SMB_HSTADD, 0x50 << 1 | 1, 1);   /* read from EEPROM 0x50 */
+    bus_out(bus, SMBASE + ACPI_SMB_HSTADD, 0x50 << 1 | 1, 1); /* read from EEPROM 0x50 */
     bus_out(bus, SMBASE + ACPI_SMB_HSTCMD, 0x00, 1);
-    bus_out(bus, SMBASE + ACPI_SMB_HSTCNT, 0x48, 1);            /* START, byte data */
+    bus_out(bus, SMBASE + ACPI_SMB_HSTCNT, 0x48, 1); /* START, byte data */
     uint8_t sts = (uint8_t)bus_in(bus, SMBASE + ACPI_SMB_HSTSTS, 1);
     cr_expect_eq(sts & ACPI_SMB_STS_BUSY, 0, "never stuck busy");
     cr_expect_eq(sts & ACPI_SMB_STS_DEV_ERR, ACPI_SMB_STS_DEV_ERR, "no acknowledge");
@@ -295,7 +295,7 @@ Test(acpi, smbus_answers_no_device)
     cr_expect_eq(bus_in(bus, SMBASE + ACPI_SMB_HSTCNT, 1), 0x08, "START reads back 0");
     bus_out(bus, SMBASE + ACPI_SMB_HSTSTS, 0x1E, 1);
     cr_expect_eq(bus_in(bus, SMBASE + ACPI_SMB_HSTSTS, 1), 0);
-    bus_out(bus, SMBASE + ACPI_SMB_HSTCNT, 0x02, 1);            /* KILL */
+    bus_out(bus, SMBASE + ACPI_SMB_HSTCNT, 0x02, 1); /* KILL */
     cr_expect_eq(bus_in(bus, SMBASE + ACPI_SMB_HSTSTS, 1), ACPI_SMB_STS_FAILED);
     /* SMBHSTCFG bit 0 gates the block */
     cfg_w(0xD2, 0x08, 1);
@@ -309,6 +309,7 @@ static uint32_t dummy_read(void *opaque, uint32_t off, int size)
 
 static void dummy_write(void *opaque, uint32_t off, uint32_t val, int size)
 {
+    (void)opaque;
 }
 
 static const struct io_ops dummy_ops = { dummy_read, dummy_write, 1 };
@@ -343,4 +344,35 @@ Test(acpi, board_reset_restores_power_on_state)
     cr_expect_eq(in16(PMBASE + ACPI_PM1_STS), 0);
     cr_expect_eq(in16(PMBASE + ACPI_PM1_EN), 0);
     cr_expect_eq(in16(PMBASE + ACPI_PM1_CNT), 0);
+}
+
+Test(acpi, a_read_past_the_toggle_raises_the_sci_before_the_timer_runs)
+{
+    program(PMBASE);
+    bus_out(bus, ACPI_APMC_PORT, ACPI_ENABLE_CMD, 1);
+    bus_out(bus, PMBASE + ACPI_PM1_EN, ACPI_TMR_STS, 2);
+    now = ns_for(TOGGLE_TICKS) + 1000; /* the CPU ran past the deadline */
+    cr_expect_eq(sci, 0);
+    cr_expect_eq(in16(PMBASE + ACPI_PM1_STS), ACPI_TMR_STS);
+    cr_expect_eq(sci, 1);
+    clock_run_due(&clk);
+    cr_expect_eq(sci_rises, 1, "the late timer does not raise it twice");
+}
+
+Test(acpi, bios_release_of_the_global_lock_sets_gbl_sts)
+{
+    program(PMBASE);
+    bus_out(bus, ACPI_APMC_PORT, ACPI_ENABLE_CMD, 1);
+    bus_out(bus, PMBASE + ACPI_PM1_EN, ACPI_GBL_STS, 2);
+    bus_out(bus, PMBASE + 0x28, 0x02, 4); /* GLBCTL.BIOS_RLS */
+    cr_expect_eq(in16(PMBASE + ACPI_PM1_STS), ACPI_GBL_STS);
+    cr_expect_eq(sci, 1);
+    cr_expect_eq(bus_in(bus, PMBASE + 0x28, 4), 0u, "BIOS_RLS reads back 0");
+    bus_out(bus, PMBASE + ACPI_PM1_STS, ACPI_GBL_STS, 2);
+    cr_expect_eq(sci, 0);
+    /* the other registers of the block keep what is written */
+    bus_out(bus, PMBASE + 0x2C, 0x12345678u, 4); /* DEVCTL */
+    cr_expect_eq(bus_in(bus, PMBASE + 0x2C, 4), 0x12345678u);
+    bus_out(bus, PMBASE + 0x10, 0x00000010u, 4); /* PCNTRL */
+    cr_expect_eq(bus_in(bus, PMBASE + 0x10, 4), 0x10u);
 }

@@ -373,8 +373,8 @@ Test(fdc, multi_track_crosses_to_head_1)
     results(7, r);
     cr_assert_eq(r[0], 0x40);
     cr_assert_eq(r[1], 0x80, "EN");
-    cr_assert_eq(r[3], 3);
-    cr_assert_eq(r[5], 1);
+    cr_assert_eq(r[3], 2, "EN names the last sector read");
+    cr_assert_eq(r[5], 18);
 }
 
 Test(fdc, pio_read)
@@ -395,7 +395,7 @@ Test(fdc, pio_read)
     uint8_t r[7];
     results(7, r);
     /* no terminal count in non-DMA mode: the chip runs into EOT */
-    uint8_t want[7] = { 0x44, 0x80, 0x00, 2, 1, 1, 2 };
+    uint8_t want[7] = { 0x44, 0x80, 0x00, 1, 1, 3, 2 };
     cr_assert_arr_eq(r, want, 7);
 }
 
@@ -642,10 +642,22 @@ Test(fdc, verify_read_track_and_read_deleted)
 }
 
 static uint64_t icount;
+static struct clock clk;
 
-Test(fdc, pio_host_that_stops_reading_gets_an_overrun)
+/* Run the clock to now + ns, firing each timer at its deadline. */
+static void advance(uint64_t ns)
 {
-    struct clock clk;
+    uint64_t target = icount + ns;
+    while (clock_next_deadline(&clk) <= target) {
+        uint64_t d = clock_next_deadline(&clk);
+        icount = d > icount ? d : icount;
+        clock_run_due(&clk);
+    }
+    icount = target;
+}
+
+static void clocked_pio_start(void)
+{
     icount = 0;
     clock_init(&clk, CLOCK_DETERMINISTIC, &icount);
     clk.ns_per_insn_q8 = 256;   /* one "instruction" = 1 ns */
@@ -654,18 +666,47 @@ Test(fdc, pio_host_that_stops_reading_gets_an_overrun)
     cr_assert_eq(insert(SIZE_144, false, err, sizeof(err)), 0, "%s", err);
     start();
     CMD(0x03, 0xAF, 0x03);   /* non-DMA */
+}
+
+Test(fdc, pio_with_a_clock_paces_int_and_the_result)
+{
+    clocked_pio_start();
+    int rises = irq_rises;
+    CMD(0x66, 0x00, 0, 0, 17, 2, 18, 0x1B, 0xFF);   /* sectors 17-18 */
+    cr_assert_eq(irq_rises, rises + 1);
+    for (uint32_t i = 0; i < 1024; i++) {
+        icount += 100;
+        cr_assert_eq(in(FIFO), pat(16 + i / 512, i % 512));
+    }
+    cr_assert_eq(irq_rises, rises + 1, "bytes moved back to back: no new edges");
+    cr_assert_eq(in(MSR), 0x30, "past EOT: checking, no byte to take");
+    advance(3 * 16000);
+    cr_assert_eq(irq_rises, rises + 2, "then the result's interrupt");
+    uint8_t r[7];
+    results(7, r);
+    uint8_t want[7] = { 0x40, 0x80, 0x00, 0, 0, 18, 2 };
+    cr_assert_arr_eq(r, want, 7, "EN: no terminal count without DMA");
+    cr_assert_eq(clock_next_deadline(&clk), CLOCK_NEVER);
+    fdc_set_clock(fdc, NULL);
+}
+
+Test(fdc, pio_host_that_stops_reading_gets_an_overrun)
+{
+    clocked_pio_start();
     /* MT read from head 0 sector 18: the host takes one sector only */
     CMD(0xE6, 0x00, 0, 0, 18, 2, 18, 0x1B, 0xFF);
     for (uint32_t i = 0; i < 512; i++) {
         icount += 100;
         cr_assert_eq(in(FIFO), pat(17, i));
     }
-    icount += 1000000;
-    clock_run_due(&clk);
+    cr_assert_eq(irq6, 0);
+    int rises = irq_rises;
+    advance(20000);
+    cr_assert_eq(irq_rises, rises + 1, "a byte time after the pause INT asks again");
+    advance(1000000);
     cr_assert_eq(in(MSR), 0xF0, "1 ms later the byte still waits");
-    icount += 1500000;
-    clock_run_due(&clk);
-    cr_assert_eq(irq6, 1);
+    advance(1500000);
+    cr_assert_eq(irq_rises, rises + 2, "a fresh edge for the result");
     uint8_t r[7];
     results(7, r);
     uint8_t want[7] = { 0x44, 0x10, 0x00, 0, 1, 1, 2 };

@@ -225,6 +225,9 @@ struct cpu {
     void (*ferr_changed)(void *opaque, bool level);
     void (*a20_changed)(void *opaque, bool on);
     uint64_t (*clock_ns)(void *opaque);       /* virtual time, for RDTSC */
+    /* IA32_APIC_BASE was written; set only when a local APIC is attached
+     * (CPUID then reports the APIC while the MSR's enable bit is set) */
+    void (*apic_base_changed)(void *opaque, uint64_t value);
 
     /* per-instruction scratch used by the interpreter */
     uint32_t ea;          /* effective offset of the ModRM memory operand */

@@ -4,7 +4,9 @@
  *
  * CPUID describes exactly what kasou implements: a Pentium II class part
  * (signature CPU_SIGNATURE) with FPU, DE, PSE, TSC, MSR, MCE, CX8, SEP,
- * MTRR, PGE, MCA, CMOV and FXSR; no VME, PAE, APIC, PAT or MMX.
+ * MTRR, PGE, MCA, CMOV and FXSR; no VME, PAE, PAT or MMX.  APIC is
+ * reported when the board attached a local APIC (the apic_base_changed
+ * hook) and IA32_APIC_BASE has it globally enabled, as on a P6.
  *
  * The TSC counts virtual nanoseconds (1 GHz) when the board gives a clock
  * hook, else retired instructions; msr.tsc_offset holds what WRMSR added.
@@ -24,6 +26,7 @@
 #define FEAT_MSR  (1u << 5)
 #define FEAT_MCE  (1u << 7)
 #define FEAT_CX8  (1u << 8)
+#define FEAT_APIC (1u << 9)
 #define FEAT_SEP  (1u << 11)
 #define FEAT_MTRR (1u << 12)
 #define FEAT_PGE  (1u << 13)
@@ -65,6 +68,9 @@ void op_cpuid(struct cpu *cpu, const struct insn *in)
     case 1:
         a = CPU_SIGNATURE;
         d = CPU_FEATURES;
+        if (cpu->apic_base_changed && (cpu->msr.apic_base & 0x800)) {
+            d |= FEAT_APIC;
+        }
         /* the microcode revision (none loaded) appears in BIOS_SIGN_ID */
         cpu->msr.bios_sign_id = 0;
         break;
@@ -268,6 +274,9 @@ static void msr_write(struct cpu *cpu, uint32_t msr, uint64_t v)
             cpu_fault(cpu, EX_GP, 0);
         }
         m->apic_base = (v & 0xFFFFFF800ull) | (m->apic_base & 0x100);
+        if (cpu->apic_base_changed) {
+            cpu->apic_base_changed(cpu->hook_opaque, m->apic_base);
+        }
         break;
     case MSR_EBL_CR_POWERON:
         break;

@@ -1,23 +1,24 @@
 /*
- * linuxboot.c - direct Linux kernel boot (see linuxboot.h).
+ * linuxboot.c - kernel boot through the firmware (see linuxboot.h).
  *
  * A bzImage is the real-mode setup code ((setup_sects + 1) sectors of 512
  * bytes, setup_sects 0 meaning 4) followed by the protected-mode kernel.
- * The setup header at offset 0x1F1 tells a boot loader where things go;
- * kasou skips the real-mode setup and uses the 32-bit boot protocol of
- * Documentation/arch/x86/boot.rst, so nothing the real-mode code would
- * have asked the BIOS (memory map, video mode, EDD) is needed: the zero
- * page carries the e820 map, and a zeroed screen_info (no rows, no
- * columns) tells the kernel there is no VGA text console.
+ * The setup header at offset 0x1F1 (Documentation/arch/x86/boot.rst) says
+ * what the boot loader must fill in; kasou does what a boot loader using
+ * the 16-bit protocol does, except that the copying is left to the option
+ * ROM, which runs after SeaBIOS's POST:
  *
- * Guest memory layout (all in conventional RAM, which the kernel may
- * reuse once it has copied what it needs):
- *   0x06000  GDT: null, null, __BOOT_CS, __BOOT_DS; the stack grows down
- *            from here
- *   0x07000  zero page (struct boot_params, 4 KiB)
- *   0x20000  command line
- *   code32_start (1 MiB)  protected-mode kernel
- *   top of RAM            initrd, 4 KiB aligned, below initrd_addr_max
+ *   protocol >= 2.02: setup at 0x10000, command line at 0x20000
+ *   protocol 2.00/01: setup at 0x90000, command line below 0x9A000 (it
+ *                     must share the setup's 64 KiB segment)
+ *   the protected-mode kernel at 1 MiB (LOADED_HIGH: a bzImage)
+ *   the initrd as high as initrd_addr_max and RAM allow, 4 KiB aligned,
+ *   below the top LB_FIRMWARE_TOP bytes, where SeaBIOS keeps its tables
+ *
+ * The header in the setup copy gets type_of_loader B0h (QEMU's ID, which
+ * kernels know), CAN_USE_HEAP with heap_end_ptr 512 bytes below the
+ * command line, the command line pointer, the initrd and vid_mode from a
+ * "vga=" option.  Everything else the setup code asks the BIOS itself.
  */
 #include "linuxboot.h"
 
@@ -27,63 +28,47 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cpu/cpu.h"
-#include "cpu/mem.h"
-#include "hw/bus.h"
+#include "hw/fw_cfg.h"
+#include "hw/multiboot.h"
 
-#define LB_GDT 0x6000u
-#define LB_ZERO_PAGE 0x7000u
-#define LB_CMDLINE 0x20000u
-#define LB_ZERO_PAGE_SIZE 4096u
-#define LB_BOOT_CS 0x10
-#define LB_BOOT_DS 0x18
 #define LB_FILE_MAX (1024u << 20) /* no kernel or initrd is larger */
+#define LB_FIRMWARE_TOP 0x40000u  /* SeaBIOS's high tables: its 256 KiB zone */
+#define LB_KERNEL_ADDR 0x100000u
+#define LB_SETUP_MAX 0x8000u      /* setup code limit: 32 KiB (boot.rst) */
+#define LB_LOADER_ID 0xB0         /* type_of_loader: QEMU */
 
-/* Offsets in the zero page and the setup header (bootparam.h). */
+/* Offsets in the setup code's header (bootparam.h). */
 enum {
-    BP_ALT_MEM_K = 0x1E0,
-    BP_E820_ENTRIES = 0x1E8,
-    BP_HDR = 0x1F1, /* setup header: copied from the image */
+    HDR_CMD_LINE_MAGIC = 0x020, /* protocol < 2.02: A33Fh ... */
+    HDR_CMD_LINE_OFFSET = 0x022, /* ... and the offset in the setup segment */
     HDR_SETUP_SECTS = 0x1F1,
-    HDR_SYSSIZE = 0x1F4,
+    HDR_VID_MODE = 0x1FA,
     HDR_BOOT_FLAG = 0x1FE,
     HDR_JUMP_END = 0x201, /* header ends at 0x202 + this byte */
     HDR_MAGIC = 0x202,
     HDR_VERSION = 0x206,
     HDR_TYPE_OF_LOADER = 0x210,
     HDR_LOADFLAGS = 0x211,
-    HDR_CODE32_START = 0x214,
     HDR_RAMDISK_IMAGE = 0x218,
     HDR_RAMDISK_SIZE = 0x21C,
+    HDR_HEAP_END_PTR = 0x224,
     HDR_CMD_LINE_PTR = 0x228,
     HDR_INITRD_ADDR_MAX = 0x22C,
     HDR_RELOCATABLE = 0x234,
     HDR_CMDLINE_SIZE = 0x238,
     HDR_PREF_ADDRESS = 0x258,
     HDR_INIT_SIZE = 0x260,
-    BP_E820_TABLE = 0x2D0,
 };
 #define LOADED_HIGH 0x01
-#define E820_RAM 1
-#define E820_RESERVED 2
-#define E820_MAX 8
-
-struct e820_entry {
-    uint64_t addr, size;
-    uint32_t type;
-};
+#define CAN_USE_HEAP 0x80
 
 struct linuxboot {
-    uint8_t *kernel; /* the whole bzImage */
+    struct multiboot *mb; /* a Multiboot kernel, or NULL */
+    struct linuxboot_layout lay;
+    uint8_t *kernel;      /* the whole bzImage; its setup part is patched */
     size_t kernel_size;
-    uint32_t pm_offset; /* protected-mode part: file offset ... */
-    uint32_t pm_size;   /* ... and size */
-    uint32_t load_addr; /* where it goes: code32_start */
     uint8_t *initrd;
-    uint32_t initrd_size;
-    uint32_t initrd_addr;
     char *cmdline;
-    uint8_t zero_page[LB_ZERO_PAGE_SIZE];
 };
 
 static uint16_t get16(const uint8_t *p, uint32_t off)
@@ -108,15 +93,8 @@ static void put32(uint8_t *p, uint32_t off, uint32_t v)
     put16(p, off + 2, (uint16_t)(v >> 16));
 }
 
-static void put64(uint8_t *p, uint32_t off, uint64_t v)
-{
-    put32(p, off, (uint32_t)v);
-    put32(p, off + 4, (uint32_t)(v >> 32));
-}
-
-/* Read a whole regular file; what names it in messages ("kernel"). */
-static uint8_t *read_file(const char *what, const char *path, size_t *size, char *err,
-                          size_t errlen)
+uint8_t *linuxboot_read_file(const char *what, const char *path, size_t *size, char *err,
+                             size_t errlen)
 {
     struct stat st;
     FILE *f = fopen(path, "rb");
@@ -148,38 +126,58 @@ static uint8_t *read_file(const char *what, const char *path, size_t *size, char
     return buf;
 }
 
-/* Check the setup header and find the protected-mode part. */
+/* Check the setup header; choose where the setup, kernel and command line go. */
 static int check_kernel(struct linuxboot *lb, const char *path, uint32_t ram_size, char *err,
                         size_t errlen)
 {
     const uint8_t *k = lb->kernel;
-    if (lb->kernel_size < 0x300 || get32(k, HDR_MAGIC) != 0x53726448u /* "HdrS" */ ||
-        get16(k, HDR_BOOT_FLAG) != 0xAA55) {
-        snprintf(err, errlen, "kernel '%s' is not a Linux bzImage (no \"HdrS\" setup header)",
-                 path);
-        return -1;
-    }
-    uint16_t version = get16(k, HDR_VERSION);
-    if (version < 0x204 || !(k[HDR_LOADFLAGS] & LOADED_HIGH)) {
+    struct linuxboot_layout *l = &lb->lay;
+    l->protocol = get16(k, HDR_VERSION);
+    if (l->protocol < 0x200 || !(k[HDR_LOADFLAGS] & LOADED_HIGH)) {
         snprintf(err, errlen,
-                 "kernel '%s' uses boot protocol %u.%02u%s; kasou needs a bzImage "
-                 "with protocol 2.04 or later",
-                 path, version >> 8, version & 0xFF,
+                 "kernel '%s' uses boot protocol %u.%02u%s; kasou boots bzImages "
+                 "(protocol 2.00 or later, loaded high)",
+                 path, l->protocol >> 8, l->protocol & 0xFF,
                  (k[HDR_LOADFLAGS] & LOADED_HIGH) ? "" : " and is a zImage (not LOADED_HIGH)");
         return -1;
     }
     uint32_t setup_sects = k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4;
-    lb->pm_offset = (setup_sects + 1) * 512;
-    if (0x202u + k[HDR_JUMP_END] > lb->pm_offset || lb->pm_offset >= lb->kernel_size) {
+    l->setup_size = (setup_sects + 1) * 512;
+    if (0x202u + k[HDR_JUMP_END] > l->setup_size || l->setup_size >= lb->kernel_size ||
+        l->setup_size > LB_SETUP_MAX) {
         snprintf(err, errlen, "kernel '%s' is truncated or its setup header is invalid", path);
         return -1;
     }
-    lb->pm_size = (uint32_t)(lb->kernel_size - lb->pm_offset);
-    lb->load_addr = get32(k, HDR_CODE32_START);
-    if (lb->load_addr < 0x100000u || lb->load_addr >= ram_size ||
-        ram_size - lb->load_addr < lb->pm_size) {
-        snprintf(err, errlen, "kernel '%s' (%u KiB at %#x) does not fit in %u MiB of RAM", path,
-                 lb->pm_size >> 10, lb->load_addr, ram_size >> 20);
+    l->kernel_addr = LB_KERNEL_ADDR;
+    l->kernel_size = (uint32_t)(lb->kernel_size - l->setup_size);
+    l->cmdline_size = (uint32_t)strlen(lb->cmdline) + 1;
+    if (l->protocol >= 0x202) {
+        l->setup_addr = 0x10000;
+        l->cmdline_addr = 0x20000;
+    } else {
+        l->setup_addr = 0x90000;
+        l->cmdline_addr = (0x9A000u - l->cmdline_size) & ~0xFu;
+    }
+    if (ram_size < LB_FIRMWARE_TOP + LB_KERNEL_ADDR ||
+        ram_size - LB_FIRMWARE_TOP - LB_KERNEL_ADDR < l->kernel_size) {
+        snprintf(err, errlen, "kernel '%s' (%u KiB) does not fit in %u MiB of RAM", path,
+                 l->kernel_size >> 10, ram_size >> 20);
+        return -1;
+    }
+    return 0;
+}
+
+/* The command line fits the kernel's limit (and, before 2.02, the segment). */
+static int check_cmdline(const struct linuxboot *lb, char *err, size_t errlen)
+{
+    uint16_t v = lb->lay.protocol;
+    uint32_t max = v >= 0x206 ? get32(lb->kernel, HDR_CMDLINE_SIZE) : 255;
+    if (v < 0x202 && max > 0x1000) {
+        max = 0x1000;
+    }
+    if (lb->lay.cmdline_size - 1 > max) {
+        snprintf(err, errlen, "-append: the command line is %u bytes; this kernel takes %u",
+                 lb->lay.cmdline_size - 1, max);
         return -1;
     }
     return 0;
@@ -193,9 +191,9 @@ static int check_kernel(struct linuxboot *lb, const char *path, uint32_t ram_siz
 static uint64_t initrd_floor(const struct linuxboot *lb)
 {
     const uint8_t *k = lb->kernel;
-    uint64_t floor = (uint64_t)lb->load_addr + lb->pm_size;
-    if (get16(k, HDR_VERSION) >= 0x20A) {
-        uint64_t base = lb->load_addr;
+    uint64_t floor = (uint64_t)lb->lay.kernel_addr + lb->lay.kernel_size;
+    if (lb->lay.protocol >= 0x20A) {
+        uint64_t base = lb->lay.kernel_addr;
         uint64_t pref =
             (uint64_t)get32(k, HDR_PREF_ADDRESS) | (uint64_t)get32(k, HDR_PREF_ADDRESS + 4) << 32;
         if (k[HDR_RELOCATABLE] && pref > base) {
@@ -211,76 +209,92 @@ static uint64_t initrd_floor(const struct linuxboot *lb)
 static int place_initrd(struct linuxboot *lb, const char *path, uint32_t ram_size, char *err,
                         size_t errlen)
 {
-    uint64_t top = ram_size;
-    uint64_t max = (uint64_t)get32(lb->kernel, HDR_INITRD_ADDR_MAX) + 1;
-    if (max < top) {
-        top = max;
+    uint64_t top = ram_size - LB_FIRMWARE_TOP;
+    uint64_t max = lb->lay.protocol >= 0x203 ? get32(lb->kernel, HDR_INITRD_ADDR_MAX)
+                                             : 0x37FFFFFFu;
+    if (max + 1 < top) {
+        top = max + 1;
     }
     uint64_t floor = initrd_floor(lb);
-    if (lb->initrd_size > top || ((top - lb->initrd_size) & ~(uint64_t)0xFFF) < floor) {
+    uint32_t size = lb->lay.initrd_size;
+    if (size > top || ((top - size) & ~(uint64_t)0xFFF) < floor) {
         snprintf(err, errlen,
                  "initrd '%s' (%u KiB) is too large for %u MiB of RAM: it must fit between "
                  "%#llx (above the kernel) and %#llx; give more memory with -m",
-                 path, lb->initrd_size >> 10, ram_size >> 20, (unsigned long long)floor,
+                 path, size >> 10, ram_size >> 20, (unsigned long long)floor,
                  (unsigned long long)top);
         return -1;
     }
-    lb->initrd_addr = (uint32_t)((top - lb->initrd_size) & ~(uint64_t)0xFFF);
+    lb->lay.initrd_addr = (uint32_t)((top - size) & ~(uint64_t)0xFFF);
     return 0;
 }
 
-/* The PC memory map the firmware would report (int 15h, E820h). */
-static int build_e820(struct e820_entry *e, uint32_t ram_size, uint32_t rom_size)
+/* vid_mode from "vga=normal|ext|ask|NUMBER" on the command line, if any. */
+static void set_vid_mode(uint8_t *setup, const char *cmdline)
 {
-    int n = 0;
-    e[n++] = (struct e820_entry){ 0, 0x9FC00, E820_RAM };
-    e[n++] = (struct e820_entry){ 0x9FC00, 0x400, E820_RESERVED };   /* EBDA */
-    e[n++] = (struct e820_entry){ 0xF0000, 0x10000, E820_RESERVED }; /* BIOS */
-    e[n++] = (struct e820_entry){ 0x100000, ram_size - 0x100000u, E820_RAM };
-    if (rom_size) {
-        e[n++] = (struct e820_entry){ 0x100000000ull - rom_size, rom_size, E820_RESERVED };
-    }
-    return n;
-}
-
-/* Fill the zero page: the image's setup header, then our fields. */
-static void build_zero_page(struct linuxboot *lb, uint32_t ram_size, uint32_t rom_size)
-{
-    uint8_t *zp = lb->zero_page;
-    const uint8_t *k = lb->kernel;
-    uint32_t hdr_end = 0x202u + k[HDR_JUMP_END];
-    memset(zp, 0, sizeof(lb->zero_page));
-    memcpy(zp + BP_HDR, k + BP_HDR, hdr_end - BP_HDR);
-    zp[HDR_TYPE_OF_LOADER] = 0xFF; /* a loader without an assigned id */
-    put32(zp, HDR_CMD_LINE_PTR, LB_CMDLINE);
-    put32(zp, HDR_RAMDISK_IMAGE, lb->initrd_size ? lb->initrd_addr : 0);
-    put32(zp, HDR_RAMDISK_SIZE, lb->initrd_size);
-    put32(zp, BP_ALT_MEM_K, (ram_size - 0x100000u) >> 10);
-    struct e820_entry e[E820_MAX];
-    int n = build_e820(e, ram_size, rom_size);
-    zp[BP_E820_ENTRIES] = (uint8_t)n;
-    for (int i = 0; i < n; i++) {
-        uint32_t off = BP_E820_TABLE + 20u * (uint32_t)i;
-        put64(zp, off, e[i].addr);
-        put64(zp, off + 8, e[i].size);
-        put32(zp, off + 16, e[i].type);
+    for (const char *p = cmdline; (p = strstr(p, "vga=")) != NULL; p += 4) {
+        if (p != cmdline && p[-1] != ' ') {
+            continue;
+        }
+        const char *v = p + 4;
+        char *end;
+        long mode;
+        if (!strncmp(v, "normal", 6)) {
+            mode = 0xFFFF;
+        } else if (!strncmp(v, "ext", 3)) {
+            mode = 0xFFFE;
+        } else if (!strncmp(v, "ask", 3)) {
+            mode = 0xFFFD;
+        } else {
+            mode = strtol(v, &end, 0);
+            if (end == v || mode < 0 || mode > 0xFFFF) {
+                continue;
+            }
+        }
+        put16(setup, HDR_VID_MODE, (uint16_t)mode);
     }
 }
 
-static int check_cmdline(const struct linuxboot *lb, char *err, size_t errlen)
+/* Fill in the header fields a boot loader owns (in the setup code copy). */
+static void patch_header(struct linuxboot *lb)
 {
-    uint32_t max =
-        get16(lb->kernel, HDR_VERSION) >= 0x206 ? get32(lb->kernel, HDR_CMDLINE_SIZE) : 255;
-    if (strlen(lb->cmdline) > max) {
-        snprintf(err, errlen, "-append: the command line is %zu bytes; this kernel takes %u",
-                 strlen(lb->cmdline), max);
+    uint8_t *k = lb->kernel;
+    const struct linuxboot_layout *l = &lb->lay;
+    uint32_t cmd_off = l->cmdline_addr - l->setup_addr;
+    k[HDR_TYPE_OF_LOADER] = LB_LOADER_ID;
+    if (l->protocol >= 0x201) {
+        put16(k, HDR_HEAP_END_PTR, (uint16_t)(cmd_off - 0x200));
+        k[HDR_LOADFLAGS] |= CAN_USE_HEAP;
+    }
+    if (l->protocol >= 0x202) {
+        put32(k, HDR_CMD_LINE_PTR, l->cmdline_addr);
+    } else {
+        put16(k, HDR_CMD_LINE_MAGIC, 0xA33F);
+        put16(k, HDR_CMD_LINE_OFFSET, (uint16_t)cmd_off);
+    }
+    put32(k, HDR_RAMDISK_IMAGE, l->initrd_addr);
+    put32(k, HDR_RAMDISK_SIZE, l->initrd_size);
+    set_vid_mode(k, lb->cmdline);
+}
+
+/* The kernel file has no Linux header: a Multiboot kernel, or an error. */
+static int load_multiboot(struct linuxboot *lb, const char *kernel, const char *initrd,
+                          uint32_t ram_size, char *err, size_t errlen)
+{
+    if (multiboot_find_header(lb->kernel, lb->kernel_size) < 0) {
+        snprintf(err, errlen,
+                 "kernel '%s' is neither a Linux bzImage (no \"HdrS\" setup header) nor a "
+                 "Multiboot kernel (no header in its first 8 KiB)",
+                 kernel);
         return -1;
     }
-    return 0;
+    lb->mb = multiboot_new(lb->kernel, lb->kernel_size, kernel, lb->cmdline, initrd, ram_size,
+                           LB_FIRMWARE_TOP, err, errlen);
+    return lb->mb ? 0 : -1;
 }
 
 struct linuxboot *linuxboot_new(const char *kernel, const char *initrd, const char *cmdline,
-                                uint32_t ram_size, uint32_t rom_size, char *err, size_t errlen)
+                                uint32_t ram_size, char *err, size_t errlen)
 {
     struct linuxboot *lb = calloc(1, sizeof(*lb));
     if (!lb || !(lb->cmdline = strdup(cmdline ? cmdline : ""))) {
@@ -288,97 +302,155 @@ struct linuxboot *linuxboot_new(const char *kernel, const char *initrd, const ch
         linuxboot_free(lb);
         return NULL;
     }
-    lb->kernel = read_file("kernel", kernel, &lb->kernel_size, err, errlen);
-    if (!lb->kernel || check_kernel(lb, kernel, ram_size, err, errlen) < 0 ||
+    lb->kernel = linuxboot_read_file("kernel", kernel, &lb->kernel_size, err, errlen);
+    if (!lb->kernel) {
+        linuxboot_free(lb);
+        return NULL;
+    }
+    const uint8_t *k = lb->kernel;
+    if (lb->kernel_size < 0x300 || get32(k, HDR_MAGIC) != 0x53726448u /* "HdrS" */ ||
+        get16(k, HDR_BOOT_FLAG) != 0xAA55) {
+        if (load_multiboot(lb, kernel, initrd, ram_size, err, errlen) < 0) {
+            linuxboot_free(lb);
+            return NULL;
+        }
+        return lb;
+    }
+    if (check_kernel(lb, kernel, ram_size, err, errlen) < 0 ||
         check_cmdline(lb, err, errlen) < 0) {
         linuxboot_free(lb);
         return NULL;
     }
-    if (initrd_floor(lb) > ram_size) {
+    if (initrd_floor(lb) > ram_size - LB_FIRMWARE_TOP) {
         snprintf(err, errlen,
                  "kernel '%s' needs at least %llu MiB of RAM to decompress itself; "
                  "give more with -m",
-                 kernel, (unsigned long long)((initrd_floor(lb) + 0xFFFFF) >> 20));
+                 kernel, (unsigned long long)((initrd_floor(lb) + LB_FIRMWARE_TOP + 0xFFFFF) >> 20));
         linuxboot_free(lb);
         return NULL;
     }
     if (initrd) {
         size_t size;
-        lb->initrd = read_file("initrd", initrd, &size, err, errlen);
-        lb->initrd_size = (uint32_t)size;
+        lb->initrd = linuxboot_read_file("initrd", initrd, &size, err, errlen);
+        lb->lay.initrd_size = (uint32_t)size;
         if (!lb->initrd || place_initrd(lb, initrd, ram_size, err, errlen) < 0) {
             linuxboot_free(lb);
             return NULL;
         }
     }
-    build_zero_page(lb, ram_size, rom_size);
+    patch_header(lb);
     return lb;
 }
 
-/* A flat 4 GiB segment: base 0, limit 0xFFFFF pages, G and D/B set. */
-static void flat_desc(uint32_t d[2], uint32_t type)
+uint8_t *linuxboot_rom_image(size_t *size)
 {
-    d[0] = 0x0000FFFFu;
-    d[1] = 0x00CF0000u | AR_P | AR_S | (type << 8);
+    uint8_t *rom = malloc(linuxboot_rom_size);
+    if (!rom) {
+        return NULL;
+    }
+    memcpy(rom, linuxboot_rom, linuxboot_rom_size);
+    uint32_t pnp = get16(rom, 0x1A);
+    if (pnp + 32 <= linuxboot_rom_size && !memcmp(rom + pnp, "$PnP", 4)) {
+        uint32_t len = rom[pnp + 5] * 16u;
+        uint8_t sum = 0;
+        rom[pnp + 9] = 0;
+        for (uint32_t i = 0; i < len && pnp + i < linuxboot_rom_size; i++) {
+            sum = (uint8_t)(sum + rom[pnp + i]);
+        }
+        rom[pnp + 9] = (uint8_t)-sum;
+    }
+    uint8_t sum = 0;
+    rom[linuxboot_rom_size - 1] = 0;
+    for (size_t i = 0; i < linuxboot_rom_size; i++) {
+        sum = (uint8_t)(sum + rom[i]);
+    }
+    rom[linuxboot_rom_size - 1] = (uint8_t)-sum;
+    *size = linuxboot_rom_size;
+    return rom;
 }
 
-/*
- * The 32-bit boot protocol's entry state: protected mode without paging,
- * CS = __BOOT_CS and DS = ES = SS = __BOOT_DS (flat, 4 GiB), interrupts
- * off, ESI = the zero page, EBP = EDI = EBX = 0.
- */
-static void enter_kernel(const struct linuxboot *lb, struct bus *bus, struct cpu *cpu)
+/* The "bootorder" file with our ROM first; the old lines follow. */
+static int set_bootorder(struct fw_cfg *fw)
 {
-    uint32_t code[2], data[2];
-    uint8_t gdt[32] = { 0 };
-    flat_desc(code, 0xB); /* execute/read, accessed */
-    flat_desc(data, 0x3); /* read/write, accessed */
-    put32(gdt, LB_BOOT_CS, code[0]);
-    put32(gdt, LB_BOOT_CS + 4, code[1]);
-    put32(gdt, LB_BOOT_DS, data[0]);
-    put32(gdt, LB_BOOT_DS + 4, data[1]);
-    bus_write_buf(bus, LB_GDT, gdt, sizeof(gdt));
-    cpu->gdtr = (struct dtr){ LB_GDT, sizeof(gdt) - 1 };
-    cpu->idtr = (struct dtr){ 0, 0 };
-    cpu->cr0 = CR0_PE | CR0_ET;
-    cpu_desc_to_seg(&cpu->seg[S_CS], LB_BOOT_CS, code);
-    for (int s = 0; s < 6; s++) {
-        if (s != S_CS) {
-            cpu_desc_to_seg(&cpu->seg[s], LB_BOOT_DS, data);
+    static const char line[] = LINUXBOOT_BOOTORDER "\n";
+    const struct fw_cfg_item *old = NULL;
+    for (int i = 0; i < fw->nitems; i++) {
+        const struct fw_cfg_item *it = &fw->items[i];
+        if (it->key >= FW_CFG_FILE_FIRST && !strcmp(it->name, "bootorder")) {
+            old = it;
         }
     }
-    cpu->cpl = 0;
-    cpu->eflags = F_FIXED1;
-    cpu->cc_op = CC_EAGER;
-    memset(cpu->r, 0, sizeof(cpu->r));
-    cpu->r[R_ESI] = LB_ZERO_PAGE;
-    cpu->r[R_ESP] = LB_GDT;
-    cpu->eip = get32(lb->zero_page, HDR_CODE32_START);
-    mmu_flush(cpu, false);
-}
-
-/* BIOS data area words a kernel may look at: COM1, base memory, EBDA. */
-static void fill_bda(struct bus *bus)
-{
-    uint8_t w[2];
-    put16(w, 0, 0x3F8);
-    bus_write_buf(bus, 0x400, w, 2);
-    put16(w, 0, 0x9FC00 >> 4);
-    bus_write_buf(bus, 0x40E, w, 2);
-    put16(w, 0, 639);
-    bus_write_buf(bus, 0x413, w, 2);
-}
-
-void linuxboot_start(const struct linuxboot *lb, struct bus *bus, struct cpu *cpu)
-{
-    fill_bda(bus);
-    bus_write_buf(bus, LB_ZERO_PAGE, lb->zero_page, sizeof(lb->zero_page));
-    bus_write_buf(bus, LB_CMDLINE, lb->cmdline, strlen(lb->cmdline) + 1);
-    bus_write_buf(bus, lb->load_addr, lb->kernel + lb->pm_offset, lb->pm_size);
-    if (lb->initrd_size) {
-        bus_write_buf(bus, lb->initrd_addr, lb->initrd, lb->initrd_size);
+    size_t keep = old ? strnlen((const char *)old->data, old->len) : 0;
+    if (old && keep >= strlen(line) && !memcmp(old->data, line, strlen(line))) {
+        return 0; /* already first */
     }
-    enter_kernel(lb, bus, cpu);
+    char *order = malloc(strlen(line) + keep + 1);
+    if (!order) {
+        return -1;
+    }
+    memcpy(order, line, strlen(line));
+    if (keep) {
+        memcpy(order + strlen(line), old->data, keep);
+    }
+    order[strlen(line) + keep] = '\0';
+    int rc = fw_cfg_add_file(fw, "bootorder", order, (uint32_t)(strlen(line) + keep + 1));
+    free(order);
+    return rc < 0 ? -1 : 0;
+}
+
+int linuxboot_add_rom(struct fw_cfg *fw, char *err, size_t errlen)
+{
+    size_t size;
+    uint8_t *rom = linuxboot_rom_image(&size);
+    int rc = rom ? fw_cfg_add_file(fw, LINUXBOOT_ROM_FILE, rom, (uint32_t)size) : -1;
+    free(rom);
+    if (rc < 0 || set_bootorder(fw) < 0) {
+        snprintf(err, errlen, "-kernel: cannot add the kernel loader ROM to fw_cfg");
+        return -1;
+    }
+    return 0;
+}
+
+/* The Linux pieces, as the ROM expects them. */
+static int install_linux(const struct linuxboot *lb, struct fw_cfg *fw)
+{
+    const struct linuxboot_layout *l = &lb->lay;
+    return fw_cfg_add_i32(fw, FW_CFG_SETUP_ADDR, l->setup_addr) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_SETUP_SIZE, l->setup_size) < 0 ||
+                   fw_cfg_add(fw, FW_CFG_SETUP_DATA, lb->kernel, l->setup_size) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_KERNEL_ADDR, l->kernel_addr) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_KERNEL_SIZE, l->kernel_size) < 0 ||
+                   fw_cfg_add(fw, FW_CFG_KERNEL_DATA, lb->kernel + l->setup_size,
+                              l->kernel_size) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_INITRD_ADDR, l->initrd_addr) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_INITRD_SIZE, l->initrd_size) < 0 ||
+                   fw_cfg_add(fw, FW_CFG_INITRD_DATA, lb->initrd ? lb->initrd : (const uint8_t *)"",
+                              l->initrd_size) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_CMDLINE_ADDR, l->cmdline_addr) < 0 ||
+                   fw_cfg_add_i32(fw, FW_CFG_CMDLINE_SIZE, l->cmdline_size) < 0 ||
+                   fw_cfg_add(fw, FW_CFG_CMDLINE_DATA, lb->cmdline, l->cmdline_size) < 0
+               ? -1
+               : 0;
+}
+
+int linuxboot_install(const struct linuxboot *lb, struct fw_cfg *fw, char *err, size_t errlen)
+{
+    int rc = lb->mb ? multiboot_install(lb->mb, fw) : install_linux(lb, fw);
+    if (rc < 0) {
+        snprintf(err, errlen, "-kernel: fw_cfg is full");
+        return -1;
+    }
+    return linuxboot_add_rom(fw, err, errlen);
+}
+
+const struct linuxboot_layout *linuxboot_layout(const struct linuxboot *lb)
+{
+    return lb->mb ? NULL : &lb->lay;
+}
+
+const uint8_t *linuxboot_setup(const struct linuxboot *lb)
+{
+    return lb->kernel;
 }
 
 void linuxboot_free(struct linuxboot *lb)
@@ -386,6 +458,7 @@ void linuxboot_free(struct linuxboot *lb)
     if (!lb) {
         return;
     }
+    multiboot_free(lb->mb);
     free(lb->kernel);
     free(lb->initrd);
     free(lb->cmdline);

@@ -309,13 +309,12 @@ int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *
 int machine_load_linux(struct machine *m, const char *kernel, const char *initrd,
                        const char *cmdline, char *err, size_t errlen)
 {
-    m->kernel_boot =
-        linuxboot_new(kernel, initrd, cmdline, m->bus->ram_size, m->rom_size, err, errlen);
-    if (!m->kernel_boot) {
-        return -1;
-    }
-    linuxboot_start(m->kernel_boot, m->bus, m->cpu);
-    return 0;
+    /* Through the firmware, as QEMU: SeaBIOS boots it again after a reset.
+     * fw_cfg keeps its own copy of every piece. */
+    struct linuxboot *lb = linuxboot_new(kernel, initrd, cmdline, m->bus->ram_size, err, errlen);
+    int rc = lb ? linuxboot_install(lb, m->pc->fw_cfg, err, errlen) : -1;
+    linuxboot_free(lb);
+    return rc;
 }
 
 int machine_add_drive(struct machine *m, const struct machine_drive *d, char *err,
@@ -474,9 +473,6 @@ static bool handle_reset(struct machine *m)
         log_ch(LOG_CPU, "guest reset: INIT of the CPU");
         cpu_init_signal(m->cpu);
     }
-    if (m->kernel_boot) {
-        linuxboot_start(m->kernel_boot, m->bus, m->cpu); /* as QEMU: boot it again */
-    }
     return false;
 }
 
@@ -575,7 +571,8 @@ int machine_run(struct machine *m)
             return MACHINE_EXIT_TIMEOUT;
         }
         if (m->cpu->halted && m->state == MACHINE_RUNNING) {
-            if (halted_for_good(m) && !deadline && !m->poll) {
+            bool live = m->poll && (!m->ui_live || m->ui_live(m->ui_opaque));
+            if (halted_for_good(m) && !deadline && !live) {
                 fprintf(stderr,
                         "kasou: guest halted %s; nothing can wake it, "
                         "exiting\n",
@@ -611,7 +608,6 @@ void machine_free(struct machine *m)
         blk_close(m->drives[i]);
     }
     display_free(m->display);
-    linuxboot_free(m->kernel_boot);
     free(m->cpu);
     bus_free(m->bus);
     free(m->rom);

@@ -32,7 +32,6 @@ struct cpu;
 struct chardev;
 struct debugcon;
 struct debugexit;
-struct linuxboot;
 struct pc;
 struct blockdev;
 struct display;
@@ -88,7 +87,6 @@ struct machine {
     bool no_reboot;
     uint64_t timeout_ns;
     bool deterministic;   /* -icount: time from retired instructions */
-    struct linuxboot *kernel_boot; /* -kernel: booted at start and after resets */
     struct blockdev *drives[MACHINE_MAX_DRIVES];
     int ndrives;
     struct display *display;  /* what the VGA shows, rendered on demand */
@@ -103,6 +101,9 @@ struct machine {
     /* run state */
     bool exit_requested;
     int exit_status;
+    /* whether a front end may still act (a monitor's input is open, a
+     * window is up); NULL: any poll hook may */
+    bool (*ui_live)(void *opaque);
 };
 
 /* Build the board; NULL with a message in err[] on failure. */
@@ -116,10 +117,11 @@ int machine_add_debugexit(struct machine *m, uint16_t iobase, uint16_t iosize, c
 int machine_add_serial(struct machine *m, int index, struct chardev *chr, char *err,
                        size_t errlen);
 /*
- * Direct kernel boot (-kernel, -initrd, -append): load the bzImage and
- * initrd into RAM and start the CPU at the kernel's 32-bit entry instead
- * of the firmware (see hw/linuxboot.h); a guest reset boots the kernel
- * again.  initrd may be NULL.  -1 with a message in err[].
+ * -kernel, -initrd, -append: a Linux bzImage (with its initrd) or a
+ * Multiboot kernel (with modules), handed to the firmware through fw_cfg
+ * with kasou's loader option ROM, which SeaBIOS boots first, as QEMU
+ * does (see hw/linuxboot.h); a reset boots it again.  initrd may be NULL.
+ * -1 with a message in err[].
  */
 int machine_load_linux(struct machine *m, const char *kernel, const char *initrd,
                        const char *cmdline, char *err, size_t errlen);

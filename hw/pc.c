@@ -2,7 +2,12 @@
  * pc.c - the PC/AT core logic of the board (see pc.h).
  *
  * Wiring, in one place:
- *   8259A pair  INT -> CPU INTR; INTA cycle -> i8259_ack()
+ *   8259A pair  INT -> local APIC LINT0 (ExtINT); INTA cycle -> i8259_ack()
+ *   local APIC  INTR and NMI of the CPU, INTA cycle -> apic_ack(); MSR 1Bh
+ *   I/O APIC    ISA IRQ n (and the PIIX3's routed PCI IRQs) -> pin n, but
+ *               IRQ0 -> pin 2, as on QEMU's PC and as SeaBIOS's MP table
+ *               and MADT say (fw_cfg irq0-override); the LAPIC's EOI
+ *               broadcast comes back to it; no NMI source drives LINT1 yet
  *   8254 PIT    counter 0 OUT -> IRQ0, counter 2 gate/out on port 0x61
  *   MC146818    IRQ8 (slave input 0); port 0x70 bit 7 masks NMI
  *   8042        ports 60h/64h; keyboard IRQ1, mouse IRQ12; its output port
@@ -14,7 +19,8 @@
  *   port 0xCF9  PIIX3 reset control (RCPU), through the PCI bus
  * Resets: port 92h, CF9h without SRST, and a CPU shutdown (triple fault,
  * which the PIIX3 answers with INIT#) restart the CPU alone; CF9h with
- * SRST restarts the board too (pc_reset).
+ * SRST restarts the board too (pc_reset).  An INIT returns the local APIC
+to its INIT state (pc_init_signal).
  *   port 0x61   system control port B: speaker gate (counter 2 gate),
  *               refresh toggle and counter 2 output on reads
  *   PCI 00:01.1 PIIX3 IDE: legacy channels on IRQ14/IRQ15
@@ -22,7 +28,8 @@
  *   PCI 00:02.0 VGA (QEMU stdvga: Bochs VBE, LFB in BAR0)
  *   8237A pair  DMA channels 0-7; the floppy controller on channel 2
  *   FDC         3F0h-3F7h, IRQ6
- * The devices know nothing of each other: they see only their IRQ lines.
+ * The devices know nothing of each other: they see only their IRQ lines,
+ * which go to the 8259 pair and the I/O APIC alike (pc_isa_line).
  */
 #include "pc.h"
 
@@ -30,6 +37,7 @@
 
 #include "cpu/cpu.h"
 #include "hw/acpi.h"
+#include "hw/apic.h"
 #include "hw/bus.h"
 #include "hw/fdc.h"
 #include "hw/i8042.h"
@@ -38,23 +46,45 @@
 #include "hw/i8259.h"
 #include "hw/mc146818.h"
 #include "hw/ide.h"
+#include "hw/ioapic.h"
 #include "hw/ns16550.h"
 #include "hw/vga.h"
 #include "util/log.h"
 
 #define REFRESH_PERIOD_NS 15085u   /* DRAM refresh request: every 15.085 us */
+#define PC_FW_CFG_IRQ0_OVERRIDE 0x8002  /* QEMU's arch-local fw_cfg key, 1 byte */
 
-/* The master 8259's INT pin drives the CPU's INTR input. */
+/* The master 8259's INT pin drives LINT0 of the local APIC (or INTR). */
 static void pc_set_intr(void *opaque, int n, int level)
 {
     struct pc *pc = opaque;
-    cpu_set_intr(pc->cpu, level != 0);
+    if (pc->lapic) {
+        apic_set_lint(pc->lapic, 0, level);
+    } else {
+        cpu_set_intr(pc->cpu, level != 0);
+    }
 }
 
 static int pc_intr_ack(void *opaque)
 {
     struct pc *pc = opaque;
-    return i8259_ack(pc->pic);
+    return pc->lapic ? apic_ack(pc->lapic) : i8259_ack(pc->pic);
+}
+
+/* An ISA interrupt line: to the 8259 pair and to the I/O APIC. */
+static void pc_isa_line(void *opaque, int n, int level)
+{
+    struct pc *pc = opaque;
+    i8259_set_irq(pc->pic, n, level);
+    if (pc->ioapic) {
+        ioapic_set_irq(pc->ioapic, n == 0 ? 2 : n, level);
+    }
+}
+
+static struct irq pic_line(struct pc *pc, int n)
+{
+    struct irq irq = { .set = pc_isa_line, .opaque = pc, .n = n };
+    return irq;
 }
 
 /* FERR# rising sets the latch that drives IRQ13 until port 0xF0 clears it. */
@@ -63,7 +93,7 @@ static void pc_ferr_changed(void *opaque, bool level)
     struct pc *pc = opaque;
     if (level && !pc->ferr_latch) {
         pc->ferr_latch = true;
-        i8259_set_irq(pc->pic, 13, 1);
+        pc_isa_line(pc, 13, 1);
     }
 }
 
@@ -83,7 +113,7 @@ static void coproc_write(void *opaque, uint32_t off, uint32_t val, int size)
     struct pc *pc = opaque;
     if (off == 0 && pc->ferr_latch) {
         pc->ferr_latch = false;
-        i8259_set_irq(pc->pic, 13, 0);
+        pc_isa_line(pc, 13, 0);
     }
 }
 
@@ -108,6 +138,7 @@ static void kbc_reset(void *opaque)
 {
     struct pc *pc = opaque;
     log_ch(LOG_CPU, "8042: reset pulse (INIT)");
+    pc_init_signal(pc);
     pc->cpu->reset_request = true;
 }
 
@@ -127,6 +158,7 @@ static void port92_write(void *opaque, uint32_t off, uint32_t val, int size)
     if (val & 0x01) {
         /* the PIIX3 turns a fast reset into INIT#: the CPU only */
         log_ch(LOG_CPU, "port 0x92: fast reset (INIT)");
+        pc_init_signal(pc);
         pc->cpu->reset_request = true;
     }
 }
@@ -185,13 +217,15 @@ static void pc_reset_request(void *opaque, bool hard)
 {
     struct pc *pc = opaque;
     pc->hard_reset = pc->hard_reset || hard;
+    if (!pc->hard_reset) {
+        pc_init_signal(pc);
+    }
     pc->cpu->reset_request = true;
 }
 
 static void pc_isa_irq(void *opaque, int irq, int level)
 {
-    struct pc *pc = opaque;
-    i8259_set_irq(pc->pic, irq, level);
+    pc_isa_line(opaque, irq, level);
 }
 
 /* The PCI side: bus, host bridge at 0:0, ISA bridge at 0:1. */
@@ -206,12 +240,6 @@ static int pc_pci_init(struct pc *pc, struct bus *bus, uint32_t ram_size,
     pc->isa.reset_request = pc_reset_request;
     pc->isa.reset_opaque = pc;
     return 0;
-}
-
-static struct irq pic_line(struct pc *pc, int n)
-{
-    struct irq irq = { .set = i8259_set_irq, .opaque = pc->pic, .n = n };
-    return irq;
 }
 
 static void pc_acpi_poweroff(void *opaque)
@@ -237,6 +265,9 @@ static int pc_devices_init(struct pc *pc, struct bus *bus)
     pc->vga = vga_new(&pc->pci, 2 << 3, bus, pc->clk);
     pc->dma = i8237_new(bus);
     pc->fdc = pc->dma ? fdc_new(bus, pic_line(pc, 6), pc->dma) : NULL;
+    if (pc->fdc) {
+        fdc_set_clock(pc->fdc, pc->clk); /* non-DMA transfers time out on it */
+    }
     return pc->ide && pc->acpi && pc->vga && pc->fdc ? 0 : -1;
 }
 
@@ -251,6 +282,83 @@ static int pc_fw_cfg_init(struct pc *pc, struct bus *bus, uint32_t ram_size)
         return -1;
     }
     return 0;
+}
+
+
+/* --- the local APIC and the I/O APIC --- */
+
+static void apic_intr(void *opaque, bool level)
+{
+    struct pc *pc = opaque;
+    cpu_set_intr(pc->cpu, level);
+}
+
+static void apic_nmi(void *opaque)
+{
+    struct pc *pc = opaque;
+    cpu_raise_nmi(pc->cpu);
+}
+
+static int apic_extint_ack(void *opaque)
+{
+    struct pc *pc = opaque;
+    return i8259_ack(pc->pic);
+}
+
+static void apic_eoi_broadcast(void *opaque, int vector)
+{
+    struct pc *pc = opaque;
+    ioapic_eoi(pc->ioapic, vector);
+}
+
+static const struct apic_hooks pc_apic_hooks = {
+    .set_intr = apic_intr, .nmi = apic_nmi, .extint_ack = apic_extint_ack,
+    .eoi = apic_eoi_broadcast,
+};
+
+static bool ioapic_to_lapic(void *opaque, const struct apic_msg *msg)
+{
+    struct pc *pc = opaque;
+    return apic_deliver(pc->lapic, msg);
+}
+
+static void cpu_apic_base(void *opaque, uint64_t value)
+{
+    struct pc *pc = opaque;
+    apic_set_base_msr(pc->lapic, value);
+}
+
+/*
+ * The APICs and what SeaBIOS needs to describe them: CPUID's APIC flag
+ * (the CPU hook) makes it build the MP table and the MADT, and fw_cfg's
+ * irq0-override (key 8002h, as QEMU gives it) makes both say that ISA
+ * IRQ0 arrives on I/O APIC pin 2.
+ */
+static int pc_apic_init(struct pc *pc, struct bus *bus)
+{
+    static const uint8_t irq0_override = 1;
+    pc->lapic = apic_new(bus, pc->clk, &pc_apic_hooks, pc);
+    pc->ioapic = ioapic_new(bus, IOAPIC_DEFAULT_BASE, ioapic_to_lapic, pc);
+    if (!pc->lapic || !pc->ioapic ||
+        fw_cfg_add(pc->fw_cfg, PC_FW_CFG_IRQ0_OVERRIDE, &irq0_override, 1) < 0) {
+        return -1;
+    }
+    pc->cpu->apic_base_changed = cpu_apic_base;
+    return 0;
+}
+
+void pc_init_signal(struct pc *pc)
+{
+    if (pc->lapic) {
+        apic_init_signal(pc->lapic);
+    }
+}
+
+static void pc_apic_reset(struct pc *pc)
+{
+    apic_set_lint(pc->lapic, 0, 0);   /* the 8259 pair was just reset */
+    apic_reset(pc->lapic);
+    ioapic_reset(pc->ioapic);
 }
 
 struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t ram_size,
@@ -269,18 +377,14 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
         pc_free(pc);
         return NULL;
     }
-    struct irq irq0 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 0 };
-    struct irq irq8 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 8 };
-    pc->pit = i8254_new(bus, clk, irq0);
-    struct irq irq1 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 1 };
-    struct irq irq12 = { .set = i8259_set_irq, .opaque = pc->pic, .n = 12 };
-    pc->kbc = i8042_new(bus, irq1, irq12, &kbc_hooks, pc);
-    pc->rtc = mc146818_new(bus, clk, irq8, MC146818_HOST_TIME);
+    pc->pit = i8254_new(bus, clk, pic_line(pc, 0));
+    pc->kbc = i8042_new(bus, pic_line(pc, 1), pic_line(pc, 12), &kbc_hooks, pc);
+    pc->rtc = mc146818_new(bus, clk, pic_line(pc, 8), MC146818_HOST_TIME);
     if (!pc->pit || !pc->rtc || !pc->kbc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
         bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
         bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0 ||
         pc_pci_init(pc, bus, ram_size, bios_low) < 0 || pc_devices_init(pc, bus) < 0 ||
-        pc_fw_cfg_init(pc, bus, ram_size) < 0) {
+        pc_fw_cfg_init(pc, bus, ram_size) < 0 || pc_apic_init(pc, bus) < 0) {
         pc_free(pc);
         return NULL;
     }
@@ -305,6 +409,7 @@ void pc_reset(struct pc *pc)
     i8254_init(pc->pit, pc->clk, pc->pit->irq0);
     i8259_init(pc->pic, pc->pic->intr_out);
     cpu_set_intr(pc->cpu, false);
+    pc_apic_reset(pc);
     i440fx_reset(&pc->nb);
     piix3_reset(&pc->isa);
     pc->ferr_latch = false;
@@ -409,8 +514,8 @@ int pc_add_serial(struct pc *pc, int index, struct chardev *chr)
     if (index < 0 || index >= PC_MAX_SERIAL || pc->serial[index]) {
         return -1;
     }
-    struct irq irq = { .set = i8259_set_irq, .opaque = pc->pic, .n = irqn[index] };
-    pc->serial[index] = ns16550_new(pc->bus, base[index], irq, pc->clk, chr);
+    pc->serial[index] = ns16550_new(pc->bus, base[index], pic_line(pc, irqn[index]), pc->clk,
+                                    chr);
     return pc->serial[index] ? 0 : -1;
 }
 
@@ -435,7 +540,8 @@ void pc_flush_serial(struct pc *pc)
 /* Whether anything on the chipset can still raise an interrupt. */
 bool pc_can_interrupt(const struct pc *pc)
 {
-    return i8259_pending(pc->pic) || clock_next_deadline(pc->clk) != CLOCK_NEVER;
+    return i8259_pending(pc->pic) || (pc->lapic && apic_pending(pc->lapic)) ||
+           clock_next_deadline(pc->clk) != CLOCK_NEVER;
 }
 
 void pc_free(struct pc *pc)
@@ -447,6 +553,12 @@ void pc_free(struct pc *pc)
         if (pc->serial[i]) {
             ns16550_free(pc->serial[i]);
         }
+    }
+    if (pc->ioapic) {
+        ioapic_free(pc->ioapic);
+    }
+    if (pc->lapic) {
+        apic_free(pc->lapic);
     }
     fw_cfg_free(pc->fw_cfg);
     if (pc->fdc) {

@@ -6,7 +6,7 @@
  * wired to one CPU and the virtual clock; the PCI bus with the i440FX host
  * bridge, the PIIX3 ISA bridge and IDE function, the PIIX4-style ACPI PM
  * function and the VGA; the 8237 DMA pair and the floppy controller;
- * fw_cfg for the firmware.
+ * fw_cfg for the firmware; the CPU's local APIC and the 82093AA I/O APIC.
  */
 #ifndef KASOU_PC_H
 #define KASOU_PC_H
@@ -33,6 +33,8 @@ struct i8237;
 struct fdc;
 struct vga;
 struct acpi_pm;
+struct apic;
+struct ioapic;
 
 #define PC_MAX_SERIAL 4
 
@@ -61,6 +63,8 @@ struct pc {
     bool hard_reset;   /* the pending reset restarts the chipset too */
     uint8_t port92;
     uint8_t port61;
+    struct apic *lapic;    /* the CPU's local APIC at 0xFEE00000 */
+    struct ioapic *ioapic; /* 82093AA at 0xFEC00000: ISA IRQ n -> pin n, IRQ0 -> pin 2 */
 };
 
 /*
@@ -86,6 +90,9 @@ void pc_flush_serial(struct pc *pc);
 void pc_set_boot(struct pc *pc, const char *order, bool menu);
 /* Fill the CMOS floppy and disk bytes from the attached drives. */
 void pc_update_cmos_drives(struct pc *pc);
+/* INIT# of the CPU (not a hard reset): the local APIC returns to its
+ * INIT state; call it with cpu_init_signal(). */
+void pc_init_signal(struct pc *pc);
 /* Hard reset of the chipset (not the CPU, not the battery-backed RTC). */
 void pc_reset(struct pc *pc);
 /* Can an interrupt still arrive (a request pending or a timer armed)? */

@@ -30,6 +30,7 @@ struct session {
     struct chardev *chr[OPT_MAX_CHARDEVS];
     struct machine *machine;
     struct monitor *monitor;   /* -qmp */
+    struct monitor *hmon;      /* the human monitor on the terminal */
 #ifdef CONFIG_SDL
     struct sdl_ui *sdl;        /* -display sdl */
 #endif
@@ -50,6 +51,9 @@ static void session_poll(void *opaque)
     if (s->monitor) {
         monitor_poll(s->monitor);
     }
+    if (s->hmon) {
+        monitor_poll(s->hmon);
+    }
 #ifdef CONFIG_SDL
     if (s->sdl) {
         uint64_t now = host_ns();
@@ -60,6 +64,18 @@ static void session_poll(void *opaque)
         }
     }
 #endif
+}
+
+/* A front end may still act: the guest may not be given up for dead. */
+static bool session_live(void *opaque)
+{
+    struct session *s = opaque;
+#ifdef CONFIG_SDL
+    if (s->sdl) {
+        return true;
+    }
+#endif
+    return (s->monitor && monitor_can_act(s->monitor)) || (s->hmon && monitor_can_act(s->hmon));
 }
 
 #ifdef CONFIG_SDL
@@ -116,6 +132,8 @@ static void session_event(void *opaque, const char *name, const char *data_json)
     }
 }
 
+static struct chardev *find_chardev(struct session *s, const char *id);
+
 static int open_frontends(struct session *s)
 {
     char err[ERR_MAX];
@@ -127,6 +145,17 @@ static int open_frontends(struct session *s)
             return -1;
         }
     }
+    if (s->opts.monitor_chardev[0]) {
+        s->hmon = monitor_new_hmp(find_chardev(s, s->opts.monitor_chardev),
+                                  s->opts.monitor_shared, m, s->opts.name, err, sizeof(err));
+        if (!s->hmon) {
+            fprintf(stderr, "kasou: -monitor: %s\n", err);
+            return -1;
+        }
+        m->poll = session_poll;
+        m->ui_opaque = s;
+    }
+    m->ui_live = session_live;
 #ifdef CONFIG_SDL
     if (open_window(s) < 0) {
         return -1;
@@ -270,6 +299,7 @@ static void teardown(struct session *s)
     sdl_ui_free(s->sdl);
 #endif
     monitor_free(s->monitor);
+    monitor_free(s->hmon);
     machine_free(s->machine);
     for (int i = 0; i < s->opts.nchardevs; i++) {
         chardev_close(s->chr[i]);

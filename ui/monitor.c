@@ -1,9 +1,10 @@
 /*
- * monitor.c - QMP's callbacks answered by the machine (see monitor.h).
+ * monitor.c - the monitors' callbacks answered by the machine (see
+ * monitor.h).
  *
- * Requests take effect between CPU slices: qmp_poll() runs from the
- * machine's poll hook, so a stop, reset or quit lands on an instruction
- * boundary, as on QEMU.
+ * Requests take effect between CPU slices: qmp_poll() and hmp_poll() run
+ * from the machine's poll hook, so a stop, reset or quit lands on an
+ * instruction boundary, as on QEMU.
  */
 #include "monitor.h"
 
@@ -14,14 +15,19 @@
 
 #include "cpu/cpu.h"
 #include "cpu/mem.h"
+#include "hw/block/block.h"
 #include "hw/bus.h"
 #include "hw/machine.h"
+#include "ui/chardev.h"
+#include "ui/hmp.h"
 #include "ui/qmp.h"
 #include "ui/screen.h"
 
 struct monitor {
     struct machine *m;
-    struct qmp *qmp;
+    struct qmp *qmp; /* -qmp, or NULL */
+    struct hmp *hmp; /* the human monitor on a terminal, or NULL */
+    struct chardev *chr; /* its terminal */
     char name[128];
 };
 
@@ -127,6 +133,26 @@ static int mon_memsave(void *opaque, uint64_t addr, uint64_t size, const char *p
     return 0;
 }
 
+/* xp: physical memory below 4 GiB, as the bus sees it. */
+static int mon_read_phys(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+    struct monitor *mon = opaque;
+    if (addr > 0xFFFFFFFFull || len > 0x100000000ull - addr) {
+        return -1;
+    }
+    bus_read_buf(mon->m->bus, (uint32_t)addr, buf, (uint32_t)len);
+    return 0;
+}
+
+/* C-a s: what the guest wrote reaches the image files. */
+static void mon_flush_disks(void *opaque)
+{
+    struct monitor *mon = opaque;
+    for (int i = 0; i < mon->m->ndrives; i++) {
+        blk_flush(mon->m->drives[i]);
+    }
+}
+
 static void mon_key(void *opaque, int key, bool down)
 {
     struct monitor *mon = opaque;
@@ -145,8 +171,8 @@ static const char *mon_name(void *opaque)
     return mon->name;
 }
 
-struct monitor *monitor_new(const char *spec, struct machine *m, const char *name, char *err,
-                            size_t errlen)
+static struct monitor *monitor_alloc(struct machine *m, const char *name,
+                                     struct qmp_machine_ops *ops, char *err, size_t errlen)
 {
     struct monitor *mon = calloc(1, sizeof(*mon));
     if (!mon) {
@@ -155,7 +181,7 @@ struct monitor *monitor_new(const char *spec, struct machine *m, const char *nam
     }
     mon->m = m;
     snprintf(mon->name, sizeof(mon->name), "%s", name ? name : "");
-    struct qmp_machine_ops ops = {
+    *ops = (struct qmp_machine_ops){
         .opaque = mon,
         .status = mon_status,
         .stop = mon_stop,
@@ -165,10 +191,23 @@ struct monitor *monitor_new(const char *spec, struct machine *m, const char *nam
         .quit = mon_quit,
         .screendump = mon_screendump,
         .memsave = mon_memsave,
+        .read_phys = mon_read_phys,
         .key = mon_key,
         .mouse = mon_mouse,
+        .flush_disks = mon_flush_disks,
         .name = mon_name,
     };
+    return mon;
+}
+
+struct monitor *monitor_new(const char *spec, struct machine *m, const char *name, char *err,
+                            size_t errlen)
+{
+    struct qmp_machine_ops ops;
+    struct monitor *mon = monitor_alloc(m, name, &ops, err, errlen);
+    if (!mon) {
+        return NULL;
+    }
     mon->qmp = qmp_new(spec, &ops, err, errlen);
     if (!mon->qmp) {
         free(mon);
@@ -177,20 +216,53 @@ struct monitor *monitor_new(const char *spec, struct machine *m, const char *nam
     return mon;
 }
 
+struct monitor *monitor_new_hmp(struct chardev *chr, bool shared, struct machine *m,
+                                const char *name, char *err, size_t errlen)
+{
+    struct qmp_machine_ops ops;
+    struct monitor *mon = monitor_alloc(m, name, &ops, err, errlen);
+    if (!mon) {
+        return NULL;
+    }
+    mon->chr = chr;
+    mon->hmp = hmp_new(&ops);
+    if (!mon->hmp) {
+        snprintf(err, errlen, "out of memory");
+    }
+    if (!mon->hmp || hmp_attach(mon->hmp, chr, shared, err, errlen) < 0) {
+        monitor_free(mon);
+        return NULL;
+    }
+    return mon;
+}
+
 void monitor_poll(struct monitor *mon)
 {
-    qmp_poll(mon->qmp);
+    if (mon->qmp) {
+        qmp_poll(mon->qmp);
+    }
+    if (mon->hmp) {
+        hmp_poll(mon->hmp);
+    }
+}
+
+bool monitor_can_act(const struct monitor *mon)
+{
+    return mon->qmp || (mon->hmp && chardev_input_open(mon->chr));
 }
 
 void monitor_event(struct monitor *mon, const char *name, const char *data_json)
 {
-    qmp_event(mon->qmp, name, data_json);
+    if (mon->qmp) {
+        qmp_event(mon->qmp, name, data_json);
+    }
 }
 
 void monitor_free(struct monitor *mon)
 {
     if (mon) {
         qmp_free(mon->qmp);
+        hmp_free(mon->hmp);
         free(mon);
     }
 }

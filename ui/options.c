@@ -369,6 +369,16 @@ static enum opt_result opt_debugcon(struct options *o, const char *arg)
 static enum opt_result opt_serial(struct options *o, const char *arg)
 {
     o->serial_given = true;
+    bool mon = !strncmp(arg, "mon:", 4);
+    if (mon) {
+        /* QEMU's mux: the port and the human monitor share the terminal */
+        if (o->monitor_chardev[0] || strcmp(arg + 4, "stdio")) {
+            return opt_fail("-serial", "%s",
+                            o->monitor_chardev[0] ? "only one monitor (mon:) is supported"
+                                                  : "kasou takes mon: with stdio only");
+        }
+        arg += 4;
+    }
     if (!strcmp(arg, "none")) {
         return OPT_RUN;
     }
@@ -394,6 +404,32 @@ static enum opt_result opt_serial(struct options *o, const char *arg)
     }
     strcpy(sp->chardev, c.id);
     o->nserial++;
+    if (mon) {
+        strcpy(o->monitor_chardev, c.id);
+        o->monitor_shared = true;
+    }
+    return OPT_RUN;
+}
+
+/* -monitor stdio|none: the human monitor alone on the terminal, or none. */
+static enum opt_result opt_monitor(struct options *o, const char *arg)
+{
+    if (o->monitor_given || o->monitor_chardev[0]) {
+        return opt_fail("-monitor", "%s", "only one monitor is supported");
+    }
+    o->monitor_given = true;
+    if (!strcmp(arg, "none")) {
+        return OPT_RUN;
+    }
+    struct opt_chardev c = { .id = "monitor0", .backend = CHARDEV_STDIO };
+    if (strcmp(arg, "stdio")) {
+        return opt_fail("-monitor", "unsupported monitor device '%s' (kasou has: stdio, none)",
+                        arg);
+    }
+    if (add_chardev(o, "-monitor", &c) == OPT_ERROR) {
+        return OPT_ERROR;
+    }
+    strcpy(o->monitor_chardev, c.id);
     return OPT_RUN;
 }
 
@@ -419,6 +455,11 @@ static void default_serial(struct options *o)
     if (add_chardev(o, "-nographic", &c) == OPT_RUN) {
         strcpy(o->serial[0].chardev, c.id);
         o->nserial = 1;
+        if (c.backend == CHARDEV_STDIO && !o->monitor_given) {
+            /* as QEMU's -nographic: the monitor shares the terminal (C-a c) */
+            strcpy(o->monitor_chardev, c.id);
+            o->monitor_shared = true;
+        }
     }
 }
 
@@ -653,9 +694,9 @@ void options_usage(void)
            "  -timeout SECONDS    stop the guest after SECONDS, exit status 124\n"
            "  -icount shift=N     deterministic time: 2^N ns per instruction, HLT jumps\n"
            "                      to the next timer, -timeout counts virtual seconds\n"
-           "Linux boot:\n"
-           "  -kernel BZIMAGE     boot a Linux bzImage directly (32-bit boot protocol)\n"
-           "  -initrd FILE        its initial ramdisk\n"
+           "Kernel boot (through the firmware, as QEMU):\n"
+           "  -kernel FILE        boot a Linux bzImage or a Multiboot kernel\n"
+           "  -initrd FILE        its initial ramdisk; Multiboot: modules \"file args,file args\"\n"
            "  -append CMDLINE     its command line\n"
            "Drives (images: raw or qcow2, probed unless format= is given):\n"
            "  -hda/-hdb/-hdc/-hdd FILE  IDE disk 0-3 (primary master ... secondary slave)\n"
@@ -668,13 +709,15 @@ void options_usage(void)
            "                      c (disk), d (CD-ROM), n (network); default cad\n"
            "Display:\n"
            "  -display sdl|none   a window (the default when there is a desktop) or none\n"
-           "  -nographic          no display window; COM1 on the terminal unless -serial\n"
+           "  -nographic          no display window; COM1 and the monitor share the\n"
+           "                      terminal (Ctrl-A h: help, Ctrl-A c: monitor, Ctrl-A x: quit)\n"
            "  -name NAME          the window title\n"
            "  -screenshot FILE    write the screen as PNG when the run ends\n"
            "  -screen-text FILE   write a text-mode screen as UTF-8 text when the run ends\n"
            "Monitor:\n"
            "  -qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off | stdio\n"
            "                      a QMP server (QEMU's JSON protocol)\n"
+           "  -monitor stdio|none the human monitor alone on the terminal, or none\n"
            "  -no-shutdown        a guest power-off pauses instead of exiting\n"
            "Devices and character backends:\n"
            "  -chardev stdio,id=ID | file,id=ID,path=PATH[,append=on] | null,id=ID\n"
@@ -683,7 +726,8 @@ void options_usage(void)
            "                      a guest write of V exits with status (V<<1)|1\n"
            "  -debugcon DEV       debug console at port 0xe9: stdio, null, file:PATH, none\n"
            "  -serial DEV         the next COM port (16550A; COM1 first): stdio, null,\n"
-           "                      file:PATH, chardev:ID, none\n"
+           "                      file:PATH, chardev:ID, none; mon:stdio shares the\n"
+           "                      terminal with the monitor (Ctrl-A escapes)\n"
            "  -device help        list the devices\n"
            "Debugging:\n"
            "  -d CHANNELS         log channels, comma-separated (-d help lists them)\n"
@@ -722,6 +766,7 @@ static const struct opt_def {
     { "device", true, opt_device },
     { "debugcon", true, opt_debugcon },
     { "serial", true, opt_serial },
+    { "monitor", true, opt_monitor },
     { "d", true, opt_d },
     { "D", true, opt_D },
     { "accel", true, opt_accel },

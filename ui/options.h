@@ -96,6 +96,12 @@ struct options {
     char name[128];       /* -name: the window title (empty: none) */
     bool no_shutdown;     /* guest power-off pauses instead of exiting */
     const char *qmp;      /* -qmp SPEC, or NULL */
+    /* The human monitor: on chardev monitor_chardev ("" none), shared with
+     * the COM port using it (-nographic, -serial mon:stdio: Ctrl-A
+     * escapes) or alone (-monitor stdio). */
+    char monitor_chardev[OPT_ID_MAX];
+    bool monitor_shared;
+    bool monitor_given;   /* -monitor, even none: no -nographic default */
 };
 
 enum opt_result {

@@ -1,6 +1,6 @@
 /*
  * qmp.c - the QMP server (see qmp.h): transport, message framing,
- * dispatch, the commands, and a few human monitor commands.
+ * dispatch and the commands; human-monitor-command runs ui/hmp.c.
  *
  * Framing.  QMP has no delimiters: a message is one JSON value, and a
  * client may split it across writes or pack several into one.  Like
@@ -16,10 +16,11 @@
  * disconnect forgets the session (partial input, unsent replies).
  *
  * Input.  send-key presses its keys in order and releases them in reverse,
- * waiting hold-time between events as QEMU does; the events wait in a
- * queue that qmp_poll() drains as time passes, so the monitor never
- * sleeps.  Key events from input-send-event join the same queue (behind
- * any pending send-key) so the guest sees them in order.
+ * waiting hold-time between events as QEMU does; the events wait in the
+ * human monitor's key queue (ui/hmp.h), which qmp_poll() drains as time
+ * passes, so the monitor never sleeps.  Key events from input-send-event
+ * join the same queue (behind any pending send-key) so the guest sees
+ * them in order.
  */
 #include "qmp.h"
 
@@ -40,6 +41,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ui/hmp.h"
 #include "ui/keymap.h"
 #include "util/json.h"
 #include "util/json_write.h"
@@ -48,12 +50,10 @@
 #define QMP_MAX_NEST 1024           /* as QEMU's streamer */
 #define QMP_MAX_OUT (16u << 20)     /* unread replies before we hang up */
 #define QMP_READ_BUDGET (64u << 10) /* bytes read per qmp_poll() */
-#define QMP_KEYQ 1024               /* queued key events and delays */
-#define QMP_HOLD_MS 100             /* send-key's default hold-time */
 #define QMP_DESC_MAX 512
 
-/* The QEMU version kasou answers as: what QMP clients check for. */
-#define QEMU_VERSION "7.2.0"
+/* The QEMU version kasou answers as (HMP_QEMU_VERSION): what QMP clients
+ * check for. */
 #define VERSION_JSON                                                                               \
     "{\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, \"package\": \"kasou " KASOU_VERSION   \
     "\"}"
@@ -67,19 +67,6 @@ struct framer {
     int depth;
     bool in_str, esc;
     bool overflow; /* too long or too deep: reported when it ends */
-};
-
-struct key_item {
-    int key; /* i8042 code, or -1 for a delay */
-    bool down;
-    uint32_t delay_ms;
-};
-
-struct keyq {
-    struct key_item items[QMP_KEYQ];
-    unsigned head, count;
-    bool waiting; /* the head delay has started */
-    uint64_t deadline;
 };
 
 struct qmp {
@@ -99,8 +86,8 @@ struct qmp {
     struct jsonw msg; /* the message being built */
     const char *err_class;
     char err[QMP_DESC_MAX];
-    struct keyq keys;
-    int buttons; /* mouse buttons held (QMP_BTN_*) */
+    struct hmp *hmp; /* human-monitor-command, and the key queue */
+    int buttons;     /* mouse buttons held (QMP_BTN_*) */
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -323,47 +310,6 @@ static const char *arg_str(const struct json *args, const char *name, const char
 
 /* ---- input ----------------------------------------------------------- */
 
-static uint64_t now_ns(struct qmp *q)
-{
-    if (q->ops.now_ns) {
-        return q->ops.now_ns(q->ops.opaque);
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void keyq_push(struct qmp *q, int key, bool down, uint32_t delay_ms)
-{
-    struct keyq *k = &q->keys;
-    k->items[(k->head + k->count) % QMP_KEYQ] = (struct key_item){ key, down, delay_ms };
-    k->count++;
-}
-
-/* Deliver the queued key events that are due. */
-static void keyq_run(struct qmp *q)
-{
-    struct keyq *k = &q->keys;
-    while (k->count) {
-        const struct key_item *it = &k->items[k->head];
-        if (it->key < 0) {
-            uint64_t now = now_ns(q);
-            if (!k->waiting) {
-                k->waiting = true;
-                k->deadline = now + (uint64_t)it->delay_ms * 1000000u;
-            }
-            if (now < k->deadline) {
-                return;
-            }
-            k->waiting = false;
-        } else if (q->ops.key) {
-            q->ops.key(q->ops.opaque, it->key, it->down);
-        }
-        k->head = (k->head + 1) % QMP_KEYQ;
-        k->count--;
-    }
-}
-
 /*
  * A KeyValue: {"type": "qcode", "data": NAME} (QEMU's key names, through
  * ui/keymap.h).  "number" keys (QEMU's internal scan code numbers) are
@@ -402,25 +348,12 @@ static int parse_key(struct qmp *q, const struct json *kv, const char *path)
 /* Press codes[] in order, release them in reverse, hold_ms after each. */
 static int press_keys(struct qmp *q, const int *codes, int n, uint32_t hold_ms)
 {
-    if (!q->ops.key) {
-        return fail(q, "this machine has no keyboard");
+    char err[QMP_DESC_MAX];
+    if (hmp_keys_press(q->hmp, codes, n, hold_ms, err, sizeof(err)) < 0) {
+        return fail(q, "%s", err);
     }
-    if ((QMP_KEYQ - q->keys.count) < (unsigned)n * 4) {
-        return fail(q, "too many key events queued (the guest is not reading them yet)");
-    }
-    for (int i = 0; i < n; i++) {
-        keyq_push(q, codes[i], true, 0);
-        keyq_push(q, -1, false, hold_ms);
-    }
-    for (int i = n - 1; i >= 0; i--) {
-        keyq_push(q, codes[i], false, 0);
-        keyq_push(q, -1, false, hold_ms);
-    }
-    keyq_run(q);
     return 0;
 }
-
-#define QMP_MAX_KEYS 16 /* keys pressed together by one send-key */
 
 static int cmd_send_key(struct qmp *q, const struct json *args)
 {
@@ -432,10 +365,10 @@ static int cmd_send_key(struct qmp *q, const struct json *args)
     }
     const struct json *keys = json_get(args, "keys");
     int n = (int)json_count(keys);
-    if (n > QMP_MAX_KEYS) {
-        return fail(q, "too many keys (at most %d at once)", QMP_MAX_KEYS);
+    if (n > HMP_MAX_KEYS) {
+        return fail(q, "too many keys (at most %d at once)", HMP_MAX_KEYS);
     }
-    int codes[QMP_MAX_KEYS];
+    int codes[HMP_MAX_KEYS];
     for (int i = 0; i < n; i++) {
         char path[32];
         snprintf(path, sizeof(path), "keys[%d].", i);
@@ -444,7 +377,7 @@ static int cmd_send_key(struct qmp *q, const struct json *args)
             return -1;
         }
     }
-    int64_t hold = arg_int(args, "hold-time", QMP_HOLD_MS);
+    int64_t hold = arg_int(args, "hold-time", HMP_HOLD_MS);
     if (hold < 0 || hold > 60000) {
         return fail(q, "Parameter 'hold-time' expects a time in milliseconds (0-60000)");
     }
@@ -511,8 +444,7 @@ static void run_event(struct qmp *q, const char *type, const struct json *data, 
 {
     bool down = json_get(data, "down") && json_get(data, "down")->u.b;
     if (!strcmp(type, "key")) {
-        keyq_push(q, parse_key(q, json_get(data, "key"), ""), down, 0);
-        keyq_run(q);
+        hmp_keys_event(q->hmp, parse_key(q, json_get(data, "key"), ""), down);
     } else if (!strcmp(type, "btn")) {
         const char *b = json_str(json_get(data, "button"));
         int dz = 0;
@@ -575,7 +507,7 @@ static int cmd_input_send_event(struct qmp *q, const struct json *args)
     if (nkeys && !q->ops.key) {
         return fail(q, "this machine has no keyboard");
     }
-    if (nkeys > (QMP_KEYQ - q->keys.count)) {
+    if (nkeys > hmp_keys_room(q->hmp)) {
         return fail(q, "too many key events queued (the guest is not reading them yet)");
     }
     if (nkeys < json_count(evs) && !q->ops.mouse) {
@@ -816,98 +748,7 @@ static int cmd_query_commands(struct qmp *q, const struct json *args)
 
 /* ---- human monitor commands ------------------------------------------ */
 
-#define HMP_MAX_WORDS 8
-
-/* Split a command line at spaces (HMP quoting is not supported). */
-static int hmp_split(char *line, char **words)
-{
-    int n = 0;
-    for (char *p = strtok(line, " \t\r\n"); p && n < HMP_MAX_WORDS; p = strtok(NULL, " \t\r\n")) {
-        words[n++] = p;
-    }
-    return n;
-}
-
-static bool hmp_num(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s || *end) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-/* HMP sendkey: "ctrl-alt-delete [hold-ms]". */
-static int hmp_sendkey(struct qmp *q, char **w, int n)
-{
-    if (n < 2) {
-        return fail(q, "Parameter 'keys' is missing");
-    }
-    int codes[QMP_MAX_KEYS], nk = 0;
-    for (char *k = strtok(w[1], "-"); k; k = strtok(NULL, "-")) {
-        if (nk == QMP_MAX_KEYS) {
-            return fail(q, "too many keys (at most %d at once)", QMP_MAX_KEYS);
-        }
-        codes[nk] = keymap_qcode(k);
-        if (codes[nk++] < 0) {
-            return fail(q, "invalid parameter: %s", k);
-        }
-    }
-    uint64_t hold = QMP_HOLD_MS;
-    if (n > 2 && (!hmp_num(w[2], &hold) || hold > 60000)) {
-        return fail(q, "invalid hold time: %s", w[2]);
-    }
-    return press_keys(q, codes, nk, (uint32_t)hold);
-}
-
-static void hmp_info(struct qmp *q, const char *what, char *out, size_t outlen)
-{
-    const char *st = run_status(q);
-    bool plain = !strcmp(st, "running") || !strcmp(st, "paused");
-    if (!strcmp(what, "status")) {
-        snprintf(out, outlen, "VM status: %s%s%s\r\n", plain ? st : "paused (", plain ? "" : st,
-                 plain ? "" : ")");
-    } else if (!strcmp(what, "version")) {
-        snprintf(out, outlen, QEMU_VERSION " (kasou " KASOU_VERSION ")\r\n");
-    } else {
-        snprintf(out, outlen, "info: unsupported item '%s' (kasou has status, version)\r\n", what);
-    }
-}
-
-static const struct command *find_command(const char *name);
 static const struct json empty_object = { .type = JSON_OBJECT };
-
-/* Run one HMP line; its output (or "Error: ...") goes to out[]. */
-static void hmp_run(struct qmp *q, char *line, char *out, size_t outlen)
-{
-    char *w[HMP_MAX_WORDS];
-    int n = hmp_split(line, w), r = 0;
-    out[0] = '\0';
-    if (n == 0) {
-        return;
-    }
-    const char *c = !strcmp(w[0], "c") ? "cont" : !strcmp(w[0], "q") ? "quit" : w[0];
-    const struct command *cmd = find_command(c);
-    if (!strcmp(c, "info")) {
-        hmp_info(q, n > 1 ? w[1] : "", out, outlen);
-    } else if (!strcmp(c, "sendkey")) {
-        r = hmp_sendkey(q, w, n);
-    } else if (!strcmp(c, "screendump")) {
-        bool f = n > 2 && !strcmp(w[1], "-f"); /* screendump [-f png] FILE */
-        r = n < 2 + 2 * f ? fail(q, "Parameter 'filename' is missing")
-                          : do_screendump(q, w[1 + 2 * f], f ? w[2] : "ppm");
-    } else if (cmd && cmd->args == no_args && strncmp(c, "query-", 6)) {
-        r = cmd->fn(q, &empty_object); /* stop, cont, system_reset, quit ... */
-    } else {
-        snprintf(out, outlen, "unknown command: '%s'\r\n", w[0]);
-    }
-    if (r < 0) {
-        snprintf(out, outlen, "Error: %s\r\n", q->err);
-    }
-}
 
 static int cmd_human_monitor_command(struct qmp *q, const struct json *args)
 {
@@ -917,10 +758,8 @@ static int cmd_human_monitor_command(struct qmp *q, const struct json *args)
     if (check_args(q, args, spec, "") < 0) {
         return -1;
     }
-    char line[1024], out[1024];
-    snprintf(line, sizeof(line), "%s", arg_str(args, "command-line", ""));
-    hmp_run(q, line, out, sizeof(out));
-    jsonw_str(&q->ret, out);
+    jsonw_str(&q->ret, hmp_run(q->hmp, arg_str(args, "command-line", "")));
+    q->quit = q->quit || hmp_quitting(q->hmp);
     return 0;
 }
 
@@ -999,7 +838,7 @@ static void handle_message(struct qmp *q, const char *text, size_t len)
         /* as QEMU: the reply, then the event; the machine cannot tell who quit */
         qmp_event(q, "SHUTDOWN", "{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
     }
-    keyq_run(q);
+    hmp_poll(q->hmp);
 }
 
 /* ---- framing --------------------------------------------------------- */
@@ -1390,6 +1229,11 @@ static struct qmp *qmp_alloc(const struct qmp_machine_ops *ops)
         return NULL;
     }
     q->ops = *ops;
+    q->hmp = hmp_new(ops);
+    if (!q->hmp) {
+        free(q);
+        return NULL;
+    }
     q->listen_fd = q->in_fd = q->out_fd = -1;
     jsonw_init(&q->ret);
     jsonw_init(&q->msg);
@@ -1452,7 +1296,7 @@ void qmp_poll(struct qmp *q)
         try_accept(q);
     }
     read_input(q);
-    keyq_run(q);
+    hmp_poll(q->hmp);
     if (q->out_len) {
         flush_out(q);
     }
@@ -1490,6 +1334,7 @@ void qmp_free(struct qmp *q)
     if (q->unlink_path) {
         unlink(q->spec.path);
     }
+    hmp_free(q->hmp);
     free(q->fr.buf);
     free(q->out);
     jsonw_free(&q->ret);

@@ -69,11 +69,19 @@ struct qmp_machine_ops {
      * "Parameter 'cpu-index' expects a CPU number"). */
     int (*memsave)(void *opaque, uint64_t addr, uint64_t size, const char *path, bool physical,
                    int cpu_index, char *err, size_t errlen);
+    /* Read `len` bytes of guest physical memory at `addr` (the monitor's
+     * xp); -1 where nothing can be read (beyond the address space). */
+    int (*read_phys)(void *opaque, uint64_t addr, void *buf, size_t len);
     /* A key went down or up: an i8042 key code (hw/i8042.h). */
     void (*key)(void *opaque, int key, bool down);
     /* Relative motion: dx right, dy down (screen direction), dz wheel
      * notches toward the user, with QMP_BTN_* `buttons` held. */
     void (*mouse)(void *opaque, int dx, int dy, int dz, int buttons);
+    /* The terminal's escapes (ui/chardev.h's mux): C-a s writes the disks'
+     * pending data to their images; C-a b sends a break to the serial port
+     * sharing the terminal.  Used by the human monitor on a chardev only. */
+    void (*flush_disks)(void *opaque);
+    void (*serial_break)(void *opaque);
     /* -name, for query-name; NULL or "" when none. */
     const char *(*name)(void *opaque);
     /* Nanoseconds for send-key's hold-time; NULL: the host's monotonic

@@ -64,6 +64,7 @@ boot() {
     "$KASOU" -display none -no-reboot -timeout "$TIMEOUT" -m 128 -serial stdio \
         -kernel "$VMLINUZ" -initrd "$tmp/initrd.gz" -append "$APPEND" \
         -screen-text "$tmp/screen.txt" -screenshot "$tmp/screen.png" \
+        -chardev "file,id=sb,path=$tmp/seabios.log" -device isa-debugcon,chardev=sb,iobase=0x402 \
         <"$tmp/in" >"$tmp/serial" 2>"$tmp/err" &
     pid=$!
     exec 3>"$tmp/in"
@@ -90,6 +91,14 @@ if [ -n "${KASOU_LINUX_LOG:-}" ]; then
     cp "$tmp/serial" "$KASOU_LINUX_LOG"   # keep the guest's console output
 fi
 
+if grep -q '^Booting from ROM' "$tmp/seabios.log" &&
+    grep -q '^kasou: loading the Linux kernel' "$tmp/seabios.log" &&
+    grep -q 'ACPI: RSDP' "$tmp/serial" && grep -q 'found SMP MP-table' "$tmp/serial"; then
+    ok "linux: SeaBIOS boots the kernel from kasou's loader ROM (its e820, ACPI and MP tables)"
+else
+    not_ok "linux: SeaBIOS boots the kernel from kasou's loader ROM" \
+        "$(tail -n 3 "$tmp/seabios.log" 2>/dev/null)"
+fi
 if grep -q "kasou-linux: userspace up" "$tmp/serial" 2>/dev/null; then
     ok "linux: kernel boots to userspace (/init runs)"
 else
@@ -125,7 +134,7 @@ fi
 # The VGA console: /init keeps a shell on tty1 too; Linux's VGA text
 # console draws it (read back from the screenshot as well).
 if grep -q "kasou guest on tty1" "$tmp/screen.txt" 2>/dev/null &&
-    grep -q "^/ # " "$tmp/screen.txt"; then
+    grep -q "^/ #" "$tmp/screen.txt"; then
     ok "linux: the VGA console (tty1) shows the guest's shell prompt"
 else
     not_ok "linux: the VGA console (tty1) shows the guest's shell prompt" \

@@ -122,6 +122,31 @@ else
         "first run: $first" "second run: $(cat "$tmp/out")"
 fi
 
+# --- Multiboot kernels through SeaBIOS and kasou's kernel loader ROM: the
+# test kernel (ELF, then the a.out-kludge image) checks its entry state and
+# prints its information block: the command line (file name and -append),
+# the modules (-initrd "file args,file args", ",," for a comma) and the
+# firmware's memory map; its A20 check needs 4 MiB of RAM
+printf 'first module\n' >"$tmp/mod1"
+printf 'second\n' >"$tmp/mod2"
+for k in mbtest.elf mbtest-aout.bin; do
+    run -kernel "$ROMDIR/$k" -append "a=1 b" -initrd "$tmp/mod1 x,,y,$tmp/mod2" -m 32 \
+        -nographic -serial none -debugcon stdio -device "$EXITDEV" -timeout 30
+    if [ "$status" -eq 1 ] && grep -q '^mbtest: all checks passed$' "$tmp/out" &&
+        grep -qF "mbtest: cmdline=$ROMDIR/$k a=1 b" "$tmp/out" &&
+        grep -qF "$tmp/mod1 x,y data=first module" "$tmp/out" &&
+        grep -qF "$tmp/mod2 data=second" "$tmp/out" &&
+        grep -q '^mbtest: mmap base=0x0*100000 len=0x0*1efe000 type=0x0*1$' "$tmp/out"; then
+        ok "Multiboot $k through SeaBIOS: entry state, command line, 2 modules, e820 map"
+    else
+        not_ok "Multiboot $k through SeaBIOS" "exit status $status (expected 1)" \
+            "stdout: $(head -c 600 "$tmp/out")" "stderr: $(head -n 3 "$tmp/err")"
+    fi
+done
+run -kernel "$ROMDIR/demo.bin" -nographic -timeout 5
+expect_error "-kernel with neither a bzImage nor a Multiboot kernel is refused" \
+    "neither a Linux bzImage"
+
 # --- SeaBIOS (the default firmware, from the seabios package): its POST
 # (real and 32-bit protected mode, PCI enumeration through the i440FX and
 # PIIX3 (ISA bridge, IDE, ACPI PM) and the VGA, fw_cfg, CMOS, PIT

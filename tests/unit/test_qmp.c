@@ -417,6 +417,20 @@ Test(qmp, quit_replies_then_shutdown_event)
     cr_assert_str_eq(fk.calls, "quit;");
 }
 
+/* HMP's quit through QMP ends the session the same way. */
+Test(qmp, human_quit_replies_then_shutdown_event)
+{
+    negotiate();
+    send_raw("{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": "
+             "\"quit\"}}{\"execute\": \"stop\"}");
+    cr_assert_str_eq(next_msg(), "{\"return\": \"\"}");
+    const char *ev = next_msg();
+    cr_assert_not_null(ev);
+    cr_assert(strstr(ev, "\"event\": \"SHUTDOWN\""), "%s", ev);
+    expect_silence();
+    cr_assert_str_eq(fk.calls, "quit;");
+}
+
 Test(qmp, queries)
 {
     negotiate();
@@ -640,6 +654,11 @@ Test(qmp, human_monitor_command)
            "\"screendump -f png /tmp/x.png\"}}",
            "{\"return\": \"\"}");
     cr_assert_str_eq(fk.format, "png");
+    /* HMP's help, whole: its first and last commands */
+    const char *help = cmd("{\"execute\": \"human-monitor-command\", \"arguments\": "
+                           "{\"command-line\": \"help\"}}");
+    cr_assert(strstr(help, "{\"return\": \"help|? [cmd] -- ") && strstr(help, "xp /fmt addr -- "),
+              "%s", help);
     expect("{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": "
            "\"frob\"}}",
            "{\"return\": \"unknown command: 'frob'\\r\\n\"}");

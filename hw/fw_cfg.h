@@ -44,6 +44,7 @@ enum {
     FW_CFG_SETUP_DATA = 0x18,
     FW_CFG_FILE_DIR = 0x19,
     FW_CFG_FILE_FIRST = 0x20,
+    FW_CFG_IRQ0_OVERRIDE = 0x8002,  /* PC: ISA IRQ0 is on I/O APIC pin 2 */
     FW_CFG_E820_TABLE = 0x8003,
 };
 

@@ -472,6 +472,7 @@ static bool handle_reset(struct machine *m)
     } else {
         log_ch(LOG_CPU, "guest reset: INIT of the CPU");
         cpu_init_signal(m->cpu);
+        pc_init_signal(m->pc); /* INIT# reaches the local APIC too */
     }
     return false;
 }

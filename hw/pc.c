@@ -16,6 +16,7 @@
  *   x87 FERR#   latched -> IRQ13 (slave input 5); a write to port 0xF0
  *               clears the latch, as the AT's coprocessor logic does
  *   port 0x92   PS/2 system control port A: bit 1 A20, bit 0 fast reset
+ *   port 0x80   POST code latch (logged with -d dev)
  *   port 0xCF9  PIIX3 reset control (RCPU), through the PCI bus
  * Resets: port 92h, CF9h without SRST, and a CPU shutdown (triple fault,
  * which the PIIX3 answers with INIT#) restart the CPU alone; CF9h with
@@ -52,7 +53,6 @@ to its INIT state (pc_init_signal).
 #include "util/log.h"
 
 #define REFRESH_PERIOD_NS 15085u   /* DRAM refresh request: every 15.085 us */
-#define PC_FW_CFG_IRQ0_OVERRIDE 0x8002  /* QEMU's arch-local fw_cfg key, 1 byte */
 
 /* The master 8259's INT pin drives LINT0 of the local APIC (or INTR). */
 static void pc_set_intr(void *opaque, int n, int level)
@@ -167,6 +167,24 @@ static const struct io_ops port92_ops = {
     .read = port92_read, .write = port92_write, .sizes = 1,
 };
 
+/* Port 80h: the POST code latch a diagnostic card would show. */
+static uint32_t post_read(void *opaque, uint32_t off, int size)
+{
+    struct pc *pc = opaque;
+    return pc->post_code;
+}
+
+static void post_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct pc *pc = opaque;
+    pc->post_code = (uint8_t)val;
+    log_ch(LOG_DEV, "POST code %02x", pc->post_code);
+}
+
+static const struct io_ops post_ops = {
+    .read = post_read, .write = post_write, .sizes = 1,
+};
+
 static uint32_t port61_read(void *opaque, uint32_t off, int size)
 {
     struct pc *pc = opaque;
@@ -271,6 +289,19 @@ static int pc_devices_init(struct pc *pc, struct bus *bus)
     return pc->ide && pc->acpi && pc->vga && pc->fdc ? 0 : -1;
 }
 
+/*
+ * "etc/e820": the RAM the board has, as QEMU's pc describes it to the
+ * firmware (entries of 64-bit base, 64-bit length, 32-bit type, little
+ * endian); SeaBIOS builds the guest's map from it.
+ */
+static int pc_fw_cfg_e820(struct pc *pc, uint32_t ram_size)
+{
+    uint8_t e[20] = { 0 };
+    pci_set32(e + 8, ram_size); /* base 0, length ram_size */
+    e[16] = 1;                  /* type 1: RAM */
+    return fw_cfg_add_file(pc->fw_cfg, "etc/e820", e, sizeof(e)) < 0 ? -1 : 0;
+}
+
 static int pc_fw_cfg_init(struct pc *pc, struct bus *bus, uint32_t ram_size)
 {
     pc->fw_cfg = fw_cfg_new(bus);
@@ -278,7 +309,7 @@ static int pc_fw_cfg_init(struct pc *pc, struct bus *bus, uint32_t ram_size)
         fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NB_CPUS, 1) < 0 ||
         fw_cfg_add_i16(pc->fw_cfg, FW_CFG_MAX_CPUS, 1) < 0 ||
         fw_cfg_add_i16(pc->fw_cfg, FW_CFG_NOGRAPHIC, 0) < 0 ||
-        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_BOOT_MENU, 0) < 0) {
+        fw_cfg_add_i16(pc->fw_cfg, FW_CFG_BOOT_MENU, 0) < 0 || pc_fw_cfg_e820(pc, ram_size) < 0) {
         return -1;
     }
     return 0;
@@ -340,7 +371,7 @@ static int pc_apic_init(struct pc *pc, struct bus *bus)
     pc->lapic = apic_new(bus, pc->clk, &pc_apic_hooks, pc);
     pc->ioapic = ioapic_new(bus, IOAPIC_DEFAULT_BASE, ioapic_to_lapic, pc);
     if (!pc->lapic || !pc->ioapic ||
-        fw_cfg_add(pc->fw_cfg, PC_FW_CFG_IRQ0_OVERRIDE, &irq0_override, 1) < 0) {
+        fw_cfg_add(pc->fw_cfg, FW_CFG_IRQ0_OVERRIDE, &irq0_override, 1) < 0) {
         return -1;
     }
     pc->cpu->apic_base_changed = cpu_apic_base;
@@ -383,6 +414,7 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
     if (!pc->pit || !pc->rtc || !pc->kbc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
         bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
         bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0 ||
+        bus_map_ports(bus, 0x80, 1, &post_ops, pc) < 0 ||
         pc_pci_init(pc, bus, ram_size, bios_low) < 0 || pc_devices_init(pc, bus) < 0 ||
         pc_fw_cfg_init(pc, bus, ram_size) < 0 || pc_apic_init(pc, bus) < 0) {
         pc_free(pc);

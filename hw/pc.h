@@ -63,6 +63,7 @@ struct pc {
     bool hard_reset;   /* the pending reset restarts the chipset too */
     uint8_t port92;
     uint8_t port61;
+    uint8_t post_code;     /* last byte written to port 80h */
     struct apic *lapic;    /* the CPU's local APIC at 0xFEE00000 */
     struct ioapic *ioapic; /* 82093AA at 0xFEC00000: ISA IRQ n -> pin n, IRQ0 -> pin 2 */
 };

@@ -30,3 +30,22 @@ finish() {
     [ "$failed" -eq 0 ]
     exit $?
 }
+
+# deb_fetch DIR PKG: unpack Debian package PKG into DIR/PKG once (apt-get
+# download: nothing is installed); prints why it failed.
+deb_fetch() {
+    [ -f "$1/$2/.done" ] && return 0
+    rm -rf "${1:?}/$2" && mkdir -p "$1/$2" || return 1
+    (cd "$1/$2" && apt-get download "$2") >"$1/$2.log" 2>&1 ||
+        { tail -n 3 "$1/$2.log"; echo "apt-get download $2 failed"; return 1; }
+    dpkg-deb -x "$1/$2"/*.deb "$1/$2" || { echo "cannot unpack $2"; return 1; }
+    rm -f "$1/$2"/*.deb "$1/$2.log"
+    touch "$1/$2/.done"
+}
+
+# need TOOL...: each is installed, or say which is not.
+need() {
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed"; return 1; }
+    done
+}

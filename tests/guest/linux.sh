@@ -10,7 +10,9 @@
 # into the serial one (through kasou's standard input, COM1's receiver):
 # uname -a, /proc/cpuinfo, md5sum of busybox (compared with the host's),
 # dd, then poweroff, which must end kasou with status 0.  The screen at
-# the end must show the shell on tty1.
+# the end must show the shell on tty1.  Then the same kernel and initramfs
+# boot from an ISOLINUX CD and from a FAT hard disk (SYSLINUX), through
+# SeaBIOS, to the shell and power off.
 #
 # Needs the i386 architecture in dpkg (dpkg --add-architecture i386 &&
 # apt-get update) and the network on the first run; nothing is
@@ -139,5 +141,81 @@ if grep -q "kasou guest on tty1" "$tmp/screen.txt" 2>/dev/null &&
 else
     not_ok "linux: the VGA console (tty1) shows the guest's shell prompt" \
         "screen: $(grep -v '^$' "$tmp/screen.txt" 2>/dev/null | tail -n 5)"
+fi
+
+# --- The same kernel and initramfs from boot media, through SeaBIOS: an
+# ISOLINUX CD (xorriso) and a FAT hard disk made with mtools and made
+# bootable with SYSLINUX's installer (Debian's packages, unpacked only).
+MEDIA=$(dirname "$CACHE")/pc
+SL_APPEND="console=ttyS0 panic=-1 cryptomgr.notests"
+
+# media_boot NAME ARGS...: boot, wait for the shell, type uname -r and
+# poweroff; sets $status and leaves COM1's output in $tmp/NAME.serial.
+media_boot() {
+    name=$1
+    shift
+    rm -f "$tmp/in"
+    mkfifo "$tmp/in" || return 1
+    "$KASOU" -display none -timeout "$TIMEOUT" -m 128 -serial stdio "$@" \
+        <"$tmp/in" >"$tmp/$name.serial" 2>"$tmp/$name.err" &
+    pid=$!
+    exec 3>"$tmp/in"
+    while kill -0 "$pid" 2>/dev/null && ! grep -q "kasou-linux: shell" "$tmp/$name.serial"; do
+        sleep 1
+    done
+    sleep 2
+    (printf '%s\n' 'echo kasou-media: $(uname -r)' 'poweroff' >&3) 2>/dev/null
+    wait "$pid"
+    status=$?
+    exec 3>&-
+}
+
+media_check() { # NAME DESCRIPTION LOADER-BANNER
+    if [ "$status" -eq 0 ] && grep -q "^$3" "$tmp/$1.serial" &&
+        grep -q "^kasou-media: 6\.1\..*-686" "$tmp/$1.serial" &&
+        grep -q "reboot: Power down" "$tmp/$1.serial"; then
+        ok "linux: $2 boots to the shell and powers off (status 0)"
+    else
+        not_ok "linux: $2 boots to the shell and powers off" \
+            "exit status $status; stderr: $(head -n 3 "$tmp/$1.err")" \
+            "$(tail -n 8 "$tmp/$1.serial" 2>/dev/null)"
+    fi
+}
+
+make_cd() {
+    need xorriso >/dev/null && deb_fetch "$MEDIA" isolinux && deb_fetch "$MEDIA" syslinux-common ||
+        return 1
+    mkdir -p "$tmp/cd/isolinux" &&
+        cp "$MEDIA/isolinux/usr/lib/ISOLINUX/isolinux.bin" "$tmp/cd/isolinux/" &&
+        cp "$MEDIA/syslinux-common/usr/lib/syslinux/modules/bios/ldlinux.c32" "$tmp/cd/isolinux/" &&
+        cp "$VMLINUZ" "$tmp/cd/vmlinuz" && cp "$tmp/initrd.gz" "$tmp/cd/initrd.gz" || return 1
+    printf 'SERIAL 0 115200\nDEFAULT linux\nLABEL linux\n  LINUX /vmlinuz\n  APPEND initrd=/initrd.gz %s\n' \
+        "$SL_APPEND" >"$tmp/cd/isolinux/isolinux.cfg"
+    xorriso -as mkisofs -quiet -o "$tmp/linux.iso" -b isolinux/isolinux.bin \
+        -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$tmp/cd"
+}
+if make_cd >"$tmp/mk" 2>&1; then
+    media_boot cd -cdrom "$tmp/linux.iso" -boot d
+    media_check cd "ISOLINUX CD (-cdrom)" "ISOLINUX 6"
+else
+    not_ok "linux: build the ISOLINUX CD" "$(cat "$tmp/mk")"
+fi
+
+make_fat() {
+    need mformat mcopy >/dev/null && deb_fetch "$MEDIA" syslinux || return 1
+    dd if=/dev/zero of="$tmp/fat.img" bs=1M count=0 seek=48 2>/dev/null &&
+        mformat -i "$tmp/fat.img" -T 98304 -h 16 -s 63 -v KASOU :: &&
+        mcopy -i "$tmp/fat.img" "$VMLINUZ" ::VMLINUZ &&
+        mcopy -i "$tmp/fat.img" "$tmp/initrd.gz" ::INITRD.GZ || return 1
+    printf 'SERIAL 0 115200\nDEFAULT linux\nLABEL linux\n  LINUX /VMLINUZ\n  APPEND initrd=/INITRD.GZ %s\n' \
+        "$SL_APPEND" >"$tmp/syslinux.cfg"
+    mcopy -i "$tmp/fat.img" "$tmp/syslinux.cfg" ::SYSLINUX.CFG &&
+        "$MEDIA/syslinux/usr/bin/syslinux" --install "$tmp/fat.img"
+}
+if make_fat >"$tmp/mk" 2>&1; then
+    media_boot fat -hda "$tmp/fat.img" -boot c
+    media_check fat "FAT hard disk with SYSLINUX (-hda)" "SYSLINUX 6"
+else
+    not_ok "linux: build the FAT hard disk" "$(cat "$tmp/mk")"
 fi
 finish

@@ -64,23 +64,7 @@ why() {
     echo "screenshot read back: $(grep -v '^ *$' "$tmp/$1.ocr" 2>/dev/null | head -n 8)"
 }
 
-# fetch PKG: unpack Debian package PKG into $CACHE/PKG once; prints why
-# it failed.
-fetch() {
-    [ -f "$CACHE/$1/.done" ] && return 0
-    rm -rf "$CACHE/$1" && mkdir -p "$CACHE/$1" || return 1
-    (cd "$CACHE/$1" && apt-get download "$1") >"$tmp/apt" 2>&1 ||
-        { tail -n 3 "$tmp/apt"; echo "apt-get download $1 failed"; return 1; }
-    dpkg-deb -x "$CACHE/$1"/*.deb "$CACHE/$1" || { echo "cannot unpack $1"; return 1; }
-    rm -f "$CACHE/$1"/*.deb
-    touch "$CACHE/$1/.done"
-}
-
-need() {
-    for t in "$@"; do
-        command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed"; return 1; }
-    done
-}
+fetch() { deb_fetch "$CACHE" "$1"; }
 
 # --- SeaBIOS alone: POST on the screen, then no bootable device ---
 run bios -boot order=c -timeout 6

@@ -159,7 +159,7 @@ if [ "$status" -eq 124 ] && grep -q '^SeaBIOS (version' "$tmp/seabios.log" &&
     grep -q '^ACPI DSDT=' "$tmp/seabios.log" &&
     grep -q '^Start SeaVGABIOS' "$tmp/seabios.log" &&
     grep -q '^ATA controller 2 at 170' "$tmp/seabios.log" &&
-    grep -q '^RamSize: 0x08000000' "$tmp/seabios.log" &&
+    grep -q '^qemu/e820: addr 0x0000000000000000 len 0x0000000008000000 \[RAM\]' "$tmp/seabios.log" &&
     grep -q '^PS2 keyboard initialized' "$tmp/seabios.log" &&
     grep -q '^No bootable device' "$tmp/seabios.log"; then
     ok "SeaBIOS runs its POST to the boot attempt ($(grep -c . "$tmp/seabios.log") log lines)"

@@ -135,12 +135,18 @@ else
 fi
 # The VGA console: /init keeps a shell on tty1 too; Linux's VGA text
 # console draws it (read back from the screenshot as well).
+PNGTEXT=$(dirname "$KASOU")/tests/pngtext
+BIOSDIR=$(sed -n 's/^BIOS_DIR = //p' "$(dirname "$KASOU")/config.mk" 2>/dev/null)
+"$PNGTEXT" --font "${BIOSDIR:-/usr/share/seabios}/vgabios-stdvga.bin" "$tmp/screen.png" \
+    >"$tmp/screen.ocr" 2>&1
 if grep -q "kasou guest on tty1" "$tmp/screen.txt" 2>/dev/null &&
-    grep -q "^/ #" "$tmp/screen.txt"; then
-    ok "linux: the VGA console (tty1) shows the guest's shell prompt"
+    grep -q "^/ #" "$tmp/screen.txt" && grep -q "kasou guest on tty1" "$tmp/screen.ocr" &&
+    grep -q "^/ #" "$tmp/screen.ocr"; then
+    ok "linux: the VGA console (tty1) shows the guest's shell prompt (text and screenshot)"
 else
     not_ok "linux: the VGA console (tty1) shows the guest's shell prompt" \
-        "screen: $(grep -v '^$' "$tmp/screen.txt" 2>/dev/null | tail -n 5)"
+        "screen: $(grep -v '^$' "$tmp/screen.txt" 2>/dev/null | tail -n 5)" \
+        "screenshot read back: $(grep -v '^ *$' "$tmp/screen.ocr" 2>/dev/null | tail -n 5)"
 fi
 
 # --- The same kernel and initramfs from boot media, through SeaBIOS: an

@@ -11,6 +11,7 @@
 #include "hw/bus.h"
 #include "hw/pci.h"
 #include "hw/timer.h"
+#include "tests/unit/clock.h"
 
 #define DEVFN ((1 << 3) | 3)
 #define PMBASE 0xB000 /* SeaBIOS's acpi_pm_base without etc/table-loader */
@@ -60,13 +61,7 @@ static void teardown(void)
 /* Run the clock to `target` ns, firing timers on the way. */
 static void advance_to(uint64_t target)
 {
-    while (clock_next_deadline(&clk) <= target) {
-        uint64_t d = clock_next_deadline(&clk);
-        now = d > now ? d : now;
-        clock_run_due(&clk);
-    }
-    now = target;
-    clock_run_due(&clk);
+    test_clock_advance(&clk, &now, target);
 }
 
 /* ns at which the PM timer has counted `ticks` (rounded up). */

@@ -9,6 +9,7 @@
 #include "hw/bus.h"
 #include "hw/i8259.h"
 #include "hw/timer.h"
+#include "tests/unit/clock.h"
 
 #define BASE APIC_DEFAULT_BASE
 
@@ -79,13 +80,7 @@ static void wr(uint32_t off, uint32_t v)
 /* Run the clock to `target`, firing each timer at its own deadline. */
 static void advance_to(uint64_t target)
 {
-    while (clock_next_deadline(&clk) <= target) {
-        uint64_t d = clock_next_deadline(&clk);
-        now = d > now ? d : now;
-        clock_run_due(&clk);
-    }
-    now = target;
-    clock_run_due(&clk);
+    test_clock_advance(&clk, &now, target);
 }
 
 static void fixed(int vector, bool level)

@@ -4,6 +4,7 @@
 #include "hw/bus.h"
 #include "hw/i8254.h"
 #include "hw/timer.h"
+#include "tests/unit/clock.h"
 
 static struct bus *bus;
 static struct i8254 *pit;
@@ -49,13 +50,7 @@ static uint64_t tick_ns(uint64_t k)
 /* Run the clock to `target`, firing each timer at its own deadline. */
 static void advance_to(uint64_t target)
 {
-    while (clock_next_deadline(&clk) <= target) {
-        uint64_t d = clock_next_deadline(&clk);
-        now = d > now ? d : now;
-        clock_run_due(&clk);
-    }
-    now = target;
-    clock_run_due(&clk);
+    test_clock_advance(&clk, &now, target);
 }
 
 static void out(uint16_t port, uint8_t v)

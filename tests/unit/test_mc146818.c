@@ -4,6 +4,7 @@
 #include "hw/bus.h"
 #include "hw/mc146818.h"
 #include "hw/timer.h"
+#include "tests/unit/clock.h"
 
 /* 2024-02-29 23:59:58 UTC, a Thursday (day of week 5). */
 #define START 1709251198
@@ -45,13 +46,7 @@ static void teardown(void)
 
 static void advance_to(uint64_t target)
 {
-    while (clock_next_deadline(&clk) <= target) {
-        uint64_t d = clock_next_deadline(&clk);
-        now = d > now ? d : now;
-        clock_run_due(&clk);
-    }
-    now = target;
-    clock_run_due(&clk);
+    test_clock_advance(&clk, &now, target);
 }
 
 static uint8_t rd(uint8_t index)

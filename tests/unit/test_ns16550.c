@@ -14,6 +14,7 @@
 #include "hw/ns16550.h"
 #include "hw/timer.h"
 #include "ui/chardev.h"
+#include "tests/unit/clock.h"
 
 enum { RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR };
 #define FCR IIR
@@ -68,13 +69,7 @@ static void teardown(void)
 /* Run the clock to `target`, firing each timer at its own deadline. */
 static void advance_to(uint64_t target)
 {
-    while (clock_next_deadline(&clk) <= target) {
-        uint64_t d = clock_next_deadline(&clk);
-        now = d > now ? d : now;
-        clock_run_due(&clk);
-    }
-    now = target;
-    clock_run_due(&clk);
+    test_clock_advance(&clk, &now, target);
 }
 
 static void out(int reg, uint8_t v)

@@ -358,12 +358,18 @@ static int open_window(struct sdl_ui *ui, char *err, size_t errlen)
  * "offscreen" driver), after libwayland complained on stderr; an explicit
  * $SDL_VIDEODRIVER (kmsdrm on a console, dummy in tests) is obeyed.
  */
+static bool env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v;
+}
+
 static bool desktop_present(void)
 {
 #if defined(_WIN32) || defined(__APPLE__) || defined(__HAIKU__)
     return true;
 #else
-    return getenv("SDL_VIDEODRIVER") || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY");
+    return env_set("SDL_VIDEODRIVER") || env_set("DISPLAY") || env_set("WAYLAND_DISPLAY");
 #endif
 }
 

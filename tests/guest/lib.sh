@@ -49,3 +49,25 @@ need() {
         command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed"; return 1; }
     done
 }
+
+# type_into OUT MARKER TEXT CMD...: run CMD with its standard output in
+# OUT and its standard input on a pipe; once OUT shows MARKER, wait two
+# seconds and type TEXT (plus a newline) into it.  Sets $status.
+type_into() {
+    ti_out=$1 ti_marker=$2 ti_text=$3
+    shift 3
+    rm -f "$tmp/type_into.in"
+    mkfifo "$tmp/type_into.in" || return 1
+    "$@" <"$tmp/type_into.in" >"$ti_out" &
+    ti_pid=$!
+    exec 3>"$tmp/type_into.in"
+    while kill -0 "$ti_pid" 2>/dev/null && ! grep -aq "$ti_marker" "$ti_out"; do
+        sleep 1
+    done
+    sleep 2
+    # (in a subshell: if CMD has already ended, SIGPIPE ends only that)
+    (printf '%s\n' "$ti_text" >&3) 2>/dev/null
+    wait "$ti_pid"
+    status=$?
+    exec 3>&-
+}

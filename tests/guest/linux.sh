@@ -61,29 +61,19 @@ APPEND="$APPEND cryptomgr.notests"
 # boot: run kasou in the background with COM1 on a pipe and a file; once
 # the guest's shell is up, type commands into it.  Sets $status, $secs.
 boot() {
-    mkfifo "$tmp/in" || return 1
     start=$(date +%s)
-    "$KASOU" -display none -no-reboot -timeout "$TIMEOUT" -m 128 -serial stdio \
+    # The commands wait for /init's marker: the tty echoes input as it
+    # arrives, which must not interleave with the script's output, and the
+    # 8250 driver empties the UART's FIFO when it starts.
+    type_into "$tmp/serial" "kasou-linux: shell" \
+        "$(printf '%s\n' 'uname -a' 'head -n 8 /proc/cpuinfo' 'md5sum /bin/busybox' \
+            'dd if=/dev/zero of=/dev/null bs=64k count=256' \
+            'echo kasou-shell: $((6 * 7))' 'poweroff')" \
+        "$KASOU" -display none -no-reboot -timeout "$TIMEOUT" -m 128 -serial stdio \
         -kernel "$VMLINUZ" -initrd "$tmp/initrd.gz" -append "$APPEND" \
         -screen-text "$tmp/screen.txt" -screenshot "$tmp/screen.png" \
         -chardev "file,id=sb,path=$tmp/seabios.log" -device isa-debugcon,chardev=sb,iobase=0x402 \
-        <"$tmp/in" >"$tmp/serial" 2>"$tmp/err" &
-    pid=$!
-    exec 3>"$tmp/in"
-    # Typed only now: the tty echoes input as it arrives, which must not
-    # interleave with the script's output, and the 8250 driver empties the
-    # UART's FIFO when it starts.
-    while kill -0 "$pid" 2>/dev/null && ! grep -q "kasou-linux: shell" "$tmp/serial"; do
-        sleep 1
-    done
-    sleep 2
-    # (in a subshell: if kasou has already ended, SIGPIPE ends only that)
-    (printf '%s\n' 'uname -a' 'head -n 8 /proc/cpuinfo' 'md5sum /bin/busybox' \
-        'dd if=/dev/zero of=/dev/null bs=64k count=256' \
-        'echo kasou-shell: $((6 * 7))' 'poweroff' >&3) 2>/dev/null
-    wait "$pid"
-    status=$?
-    exec 3>&-
+        2>"$tmp/err"
     secs=$(($(date +%s) - start))
 }
 
@@ -160,20 +150,9 @@ SL_APPEND="console=ttyS0 panic=-1 cryptomgr.notests"
 media_boot() {
     name=$1
     shift
-    rm -f "$tmp/in"
-    mkfifo "$tmp/in" || return 1
-    "$KASOU" -display none -timeout "$TIMEOUT" -m 128 -serial stdio "$@" \
-        <"$tmp/in" >"$tmp/$name.serial" 2>"$tmp/$name.err" &
-    pid=$!
-    exec 3>"$tmp/in"
-    while kill -0 "$pid" 2>/dev/null && ! grep -q "kasou-linux: shell" "$tmp/$name.serial"; do
-        sleep 1
-    done
-    sleep 2
-    (printf '%s\n' 'echo kasou-media: $(uname -r)' 'poweroff' >&3) 2>/dev/null
-    wait "$pid"
-    status=$?
-    exec 3>&-
+    type_into "$tmp/$name.serial" "kasou-linux: shell" \
+        "$(printf '%s\n' 'echo kasou-media: $(uname -r)' 'poweroff')" \
+        "$KASOU" -display none -timeout "$TIMEOUT" -m 128 -serial stdio "$@" 2>"$tmp/$name.err"
 }
 
 media_check() { # NAME DESCRIPTION LOADER-BANNER

@@ -81,7 +81,7 @@ static void pc_isa_line(void *opaque, int n, int level)
     }
 }
 
-static struct irq pic_line(struct pc *pc, int n)
+static struct irq isa_line(struct pc *pc, int n)
 {
     struct irq irq = { .set = pc_isa_line, .opaque = pc, .n = n };
     return irq;
@@ -241,18 +241,13 @@ static void pc_reset_request(void *opaque, bool hard)
     pc->cpu->reset_request = true;
 }
 
-static void pc_isa_irq(void *opaque, int irq, int level)
-{
-    pc_isa_line(opaque, irq, level);
-}
-
 /* The PCI side: bus, host bridge at 0:0, ISA bridge at 0:1. */
 static int pc_pci_init(struct pc *pc, struct bus *bus, uint32_t ram_size,
                        const uint8_t *bios_low)
 {
     pci_bus_init(&pc->pci, bus);
     if (i440fx_init(&pc->nb, &pc->pci, bus, ram_size, bios_low) < 0 ||
-        piix3_init(&pc->isa, &pc->pci, 1 << 3, pc_isa_irq, pc) < 0) {
+        piix3_init(&pc->isa, &pc->pci, 1 << 3, pc_isa_line, pc) < 0) {
         return -1;
     }
     pc->isa.reset_request = pc_reset_request;
@@ -277,12 +272,12 @@ static void pc_acpi_reset(void *opaque)
 /* The PCI functions beyond the bridges, and the ISA DMA and floppy. */
 static int pc_devices_init(struct pc *pc, struct bus *bus)
 {
-    pc->ide = ide_new(&pc->pci, (1 << 3) | 1, bus, pic_line(pc, 14), pic_line(pc, 15));
-    pc->acpi = acpi_pm_new(&pc->pci, (1 << 3) | 3, bus, pc->clk, pic_line(pc, 9),
+    pc->ide = ide_new(&pc->pci, (1 << 3) | 1, bus, isa_line(pc, 14), isa_line(pc, 15));
+    pc->acpi = acpi_pm_new(&pc->pci, (1 << 3) | 3, bus, pc->clk, isa_line(pc, 9),
                            pc_acpi_poweroff, pc_acpi_reset, pc);
     pc->vga = vga_new(&pc->pci, 2 << 3, bus, pc->clk);
     pc->dma = i8237_new(bus);
-    pc->fdc = pc->dma ? fdc_new(bus, pic_line(pc, 6), pc->dma) : NULL;
+    pc->fdc = pc->dma ? fdc_new(bus, isa_line(pc, 6), pc->dma) : NULL;
     if (pc->fdc) {
         fdc_set_clock(pc->fdc, pc->clk); /* non-DMA transfers time out on it */
     }
@@ -408,9 +403,9 @@ struct pc *pc_new(struct bus *bus, struct cpu *cpu, struct clock *clk, uint32_t 
         pc_free(pc);
         return NULL;
     }
-    pc->pit = i8254_new(bus, clk, pic_line(pc, 0));
-    pc->kbc = i8042_new(bus, pic_line(pc, 1), pic_line(pc, 12), &kbc_hooks, pc);
-    pc->rtc = mc146818_new(bus, clk, pic_line(pc, 8), MC146818_HOST_TIME);
+    pc->pit = i8254_new(bus, clk, isa_line(pc, 0));
+    pc->kbc = i8042_new(bus, isa_line(pc, 1), isa_line(pc, 12), &kbc_hooks, pc);
+    pc->rtc = mc146818_new(bus, clk, isa_line(pc, 8), MC146818_HOST_TIME);
     if (!pc->pit || !pc->rtc || !pc->kbc || bus_map_ports(bus, 0xF0, 1, &coproc_ops, pc) < 0 ||
         bus_map_ports(bus, 0x92, 1, &port92_ops, pc) < 0 ||
         bus_map_ports(bus, 0x61, 1, &port61_ops, pc) < 0 ||
@@ -546,7 +541,7 @@ int pc_add_serial(struct pc *pc, int index, struct chardev *chr)
     if (index < 0 || index >= PC_MAX_SERIAL || pc->serial[index]) {
         return -1;
     }
-    pc->serial[index] = ns16550_new(pc->bus, base[index], pic_line(pc, irqn[index]), pc->clk,
+    pc->serial[index] = ns16550_new(pc->bus, base[index], isa_line(pc, irqn[index]), pc->clk,
                                     chr);
     return pc->serial[index] ? 0 : -1;
 }

@@ -82,11 +82,15 @@ void cpu_init_signal(struct cpu *cpu)
 void cpu_set_intr(struct cpu *cpu, bool level)
 {
     cpu->intr_line = level;
+    if (level) {
+        cpu->jit_limit = 0;     /* translated code: stop at the next block */
+    }
 }
 
 void cpu_raise_nmi(struct cpu *cpu)
 {
     cpu->nmi_pending = true;
+    cpu->jit_limit = 0;
 }
 
 void cpu_set_a20(struct cpu *cpu, bool on)

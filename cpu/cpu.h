@@ -179,6 +179,14 @@ struct cpu {
     uint8_t cc_op, cc_size; /* cc_size: 8, 16 or 32 */
     uint32_t cc_res, cc_a, cc_b, cc_aux;
 
+    /*
+     * Translated code (jit/): blocks stop at their next entry once icount
+     * reaches jit_limit (an interrupt request zeroes it), and after the
+     * current instruction when jit_stop is set (a store hit translated code).
+     */
+    uint64_t jit_limit;
+    uint8_t jit_stop;
+
     struct seg seg[6];
     struct seg ldtr, tr;
     struct dtr gdtr, idtr;
@@ -195,6 +203,7 @@ struct cpu {
     uint64_t bus_gen;   /* bus map generation the TLB was filled under */
     struct tlb_entry tlb[2][TLB_KINDS][TLB_SIZE]; /* [user][kind][index] */
     uint32_t tlb_large[32]; /* bitmap of 4 MiB regions with 4 MiB-page TLB entries */
+    uint64_t tlb_fills;     /* TLB entries made so far */
 
     /* execution control */
     jmp_buf jmp;          /* cpu_fault() longjmps here */
@@ -218,6 +227,16 @@ struct cpu {
     uint64_t icount;      /* retired instructions */
     uint64_t tsc_base;
     bool dbg_armed;       /* DR7 enables a breakpoint: interp/MMU check DR0-3 */
+
+    /*
+     * An execution engine cpu_run() hands whole runs of instructions to
+     * (the JIT), or NULL.  code_pages[phys >> 12] != 0 marks pages it
+     * translated code from: they get no write TLB entries, so stores to
+     * them reach the bus and its write_notify hook.
+     */
+    const struct cpu_accel *accel;
+    void *accel_opaque;
+    const uint8_t *code_pages;
 
     /* machine hooks (set by the board) */
     void *hook_opaque;
@@ -251,6 +270,15 @@ struct cpu {
 
 enum { INHIBIT_STI = 1, INHIBIT_MOV_SS = 2 };
 
+struct cpu_accel {
+    const char *name;
+    /* Run from CS:EIP while icount < limit; false: nothing runnable here
+     * (the interpreter executes one instruction instead). */
+    bool (*exec)(struct cpu *cpu, uint64_t limit);
+    /* The bus map changed: code cached by physical address is stale. */
+    void (*bus_changed)(struct cpu *cpu);
+};
+
 /* --- life cycle (cpu/cpu.c) --- */
 void cpu_init(struct cpu *cpu, struct bus *bus);
 void cpu_reset(struct cpu *cpu);
@@ -263,6 +291,9 @@ void cpu_init_signal(struct cpu *cpu);
 uint64_t cpu_run(struct cpu *cpu, uint64_t max);
 /* Execute exactly one instruction (or deliver one pending event). */
 void cpu_step(struct cpu *cpu);
+/* Execute the instruction at CS:EIP without taking events first (faults
+ * longjmp to cpu->jmp); the JIT's lockstep check replays blocks with it. */
+void cpu_exec_one(struct cpu *cpu);
 void cpu_set_intr(struct cpu *cpu, bool level);
 /* The A20 gate: with it off, physical address bit 20 reads as zero. */
 void cpu_set_a20(struct cpu *cpu, bool on);

@@ -189,7 +189,7 @@ static void fetch_decode(struct cpu *cpu, struct insn *in)
     }
 }
 
-static void exec_one(struct cpu *cpu)
+void cpu_exec_one(struct cpu *cpu)
 {
     struct insn in;
     if (cpu->dbg_armed || (cpu->eflags & F_RF)) {
@@ -250,14 +250,24 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t max)
             /* a ROM/MMIO window moved: cached host pointers may be stale */
             cpu->bus_gen = cpu->bus->generation;
             mmu_flush(cpu, false);
+            if (cpu->accel) {
+                cpu->accel->bus_changed(cpu);
+            }
         }
+        /* an STI/MOV SS shadow covers exactly the next instruction */
+        bool shadow = cpu->inhibit_irq != 0;
         if (take_events(cpu)) {
             continue;
         }
         if (cpu->halted) {
             break;
         }
-        exec_one(cpu);
+        if (cpu->accel && !shadow && !cpu->dbg_armed &&
+            !(cpu->eflags & (F_TF | F_RF)) && !log_on(LOG_EXEC) &&
+            cpu->accel->exec(cpu, limit)) {
+            continue;
+        }
+        cpu_exec_one(cpu);
     }
     cpu->jmp_valid = false;
     return cpu->icount - start;

@@ -218,9 +218,12 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
     if (cpu->dbg_armed && page_has_bp(cpu, lin)) {
         host = NULL;
     }
-    if (host && (kind != TLB_WRITE || (writable && w.dirty))) {
+    /* pages holding translated code get no write entries (see jit/cache.c) */
+    bool code = cpu->code_pages && cpu->code_pages[phys >> 12];
+    if (host && (kind != TLB_WRITE || (writable && w.dirty && !code))) {
         struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
         e->tag = lin & ~0xFFFu;
+        cpu->tlb_fills++;
         e->addend = (uintptr_t)host - (lin & ~0xFFFu);
         e->phys = phys & ~0xFFFu;
         e->global = w.global;

@@ -134,6 +134,7 @@ static uint32_t read_byte(struct bus *bus, uint32_t paddr)
     const struct bus_map *m = find_map(bus, paddr);
     if (m) {
         if (m->kind == MAP_MMIO) {
+            bus->dev_accesses++;
             return m->ops->read(m->opaque, paddr - m->start, 1) & 0xFF;
         }
         return m->host[paddr - m->start];
@@ -146,6 +147,7 @@ static void write_byte(struct bus *bus, uint32_t paddr, uint8_t val)
     const struct bus_map *m = find_map(bus, paddr);
     if (m) {
         if (m->kind == MAP_MMIO) {
+            bus->dev_accesses++;
             m->ops->write(m->opaque, paddr - m->start, val, 1);
         } else if (m->kind == MAP_RAM) {
             m->host[paddr - m->start] = val;
@@ -172,6 +174,7 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
     const struct bus_map *m = find_map(bus, paddr);
     if (m && m->kind == MAP_MMIO && paddr - m->start <= m->len - size &&
         size_ok(m->ops, size)) {
+        bus->dev_accesses++;
         return m->ops->read(m->opaque, paddr - m->start, size) & size_mask_bytes(size);
     }
     uint32_t v = 0;
@@ -184,8 +187,12 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
 void bus_write(struct bus *bus, uint32_t paddr, uint32_t val, int size)
 {
     const struct bus_map *m = find_map(bus, paddr);
+    if (bus->write_log) {
+        bus->write_log(bus->log_opaque, paddr, (uint32_t)size);
+    }
     if (m && m->kind == MAP_MMIO && paddr - m->start <= m->len - size &&
         size_ok(m->ops, size)) {
+        bus->dev_accesses++;
         m->ops->write(m->opaque, paddr - m->start, val, size);
         return;
     }
@@ -208,6 +215,9 @@ void bus_read_buf(struct bus *bus, uint32_t paddr, void *buf, size_t len)
 void bus_write_buf(struct bus *bus, uint32_t paddr, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
+    if (bus->write_log && len) {
+        bus->write_log(bus->log_opaque, paddr, (uint32_t)len);
+    }
     for (size_t i = 0; i < len; i++) {
         write_byte(bus, paddr + (uint32_t)i, p[i]);
     }
@@ -280,6 +290,7 @@ static void out_byte(struct bus *bus, uint16_t port, uint8_t val)
 
 uint32_t bus_in(struct bus *bus, uint16_t port, int size)
 {
+    bus->dev_accesses++;
     uint16_t idx = bus->port_index[port];
     if (idx) {
         const struct bus_ports *p = &bus->ports[idx - 1];
@@ -296,6 +307,7 @@ uint32_t bus_in(struct bus *bus, uint16_t port, int size)
 
 void bus_out(struct bus *bus, uint16_t port, uint32_t val, int size)
 {
+    bus->dev_accesses++;
     uint16_t idx = bus->port_index[port];
     if (idx) {
         const struct bus_ports *p = &bus->ports[idx - 1];

@@ -52,6 +52,10 @@ struct bus {
     void (*write_notify)(void *opaque, uint32_t paddr, uint32_t len);
     void *notify_opaque;
     uint64_t generation;         /* bumped on map changes: TLBs must flush */
+    /* called before a write changes memory (the JIT's lockstep journal) */
+    void (*write_log)(void *opaque, uint32_t paddr, uint32_t len);
+    void *log_opaque;
+    uint64_t dev_accesses;       /* MMIO and port accesses so far */
 };
 
 /* Create a bus with `ram_size` bytes of zeroed RAM at physical 0. */

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "config.h"
+#ifdef CONFIG_JIT
+#include "jit/jit.h"
+#endif
 #include "hw/machine.h"
 /* after hw/timer.h (through machine.h): its enum names CLOCK_REALTIME */
 #include <time.h>
@@ -217,6 +220,25 @@ static int attach_drives(struct session *s)
     return 0;
 }
 
+/* The JIT unless -accel interp (or a build without one). */
+static int attach_accel(struct session *s)
+{
+    if (s->opts.accel == OPT_ACCEL_INTERP) {
+        return 0;
+    }
+#ifdef CONFIG_JIT
+    if (jit_attach(s->machine->cpu, s->opts.jit_check) == 0) {
+        return 0;
+    }
+    if (s->opts.accel == OPT_ACCEL_JIT) {
+        fprintf(stderr, "kasou: -accel jit: cannot set up the translator's code buffer\n");
+        return -1;
+    }
+    fprintf(stderr, "kasou: the translator is unavailable; interpreting\n");
+#endif
+    return 0;
+}
+
 static int build_machine(struct session *s)
 {
     char err[ERR_MAX];
@@ -233,6 +255,9 @@ static int build_machine(struct session *s)
     s->machine = machine_new(&cfg, err, sizeof(err));
     if (!s->machine) {
         fprintf(stderr, "kasou: %s\n", err);
+        return -1;
+    }
+    if (attach_accel(s) < 0) {
         return -1;
     }
     for (int i = 0; i < s->opts.nserial; i++) {
@@ -293,6 +318,11 @@ static void teardown(struct session *s)
 #endif
     monitor_free(s->monitor);
     monitor_free(s->hmon);
+#ifdef CONFIG_JIT
+    if (s->machine) {
+        jit_detach(s->machine->cpu);
+    }
+#endif
     machine_free(s->machine);
     for (int i = 0; i < s->opts.nchardevs; i++) {
         chardev_close(s->chr[i]);

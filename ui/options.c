@@ -582,27 +582,55 @@ static enum opt_result opt_D(struct options *o, const char *arg)
     return OPT_RUN;
 }
 
+/*
+ * -accel jit[,check=on|off] | interp.  The JIT is the default where the
+ * build has one; check=on runs every block in lockstep with the
+ * interpreter and stops at the first difference (for testing).
+ */
 static enum opt_result opt_accel(struct options *o, const char *arg)
 {
     size_t n = strcspn(arg, ",");
-    if (n == 6 && !strncmp(arg, "interp", n) && !arg[n]) {
-        return OPT_RUN;
-    }
+#ifdef CONFIG_JIT
+#define ACCELS "jit, interp"
+#else
+#define ACCELS "interp"
+#endif
     if (n == 4 && !strncmp(arg, "help", n)) {
-        printf("Accelerators supported in kasou:\ninterp\n");
+        printf("Accelerators supported in kasou:\n" ACCELS "\n");
         return OPT_DONE;
     }
-    if (n == 3 && !strncmp(arg, "jit", n)) {
-        return opt_fail("-accel",
-                    "%s: the JIT is not available yet; "
-                    "use -accel interp",
-                    "jit");
-    }
     if (n == 6 && !strncmp(arg, "interp", n)) {
-        return opt_fail("-accel", "interp takes no properties: '%s'", arg);
+        if (arg[n]) {
+            return opt_fail("-accel", "interp takes no properties: '%s'", arg);
+        }
+        o->accel = OPT_ACCEL_INTERP;
+        return OPT_RUN;
     }
-    return opt_fail("-accel", "unknown accelerator '%s' (kasou has: interp)", arg);
+    if (n != 3 || strncmp(arg, "jit", n)) {
+        return opt_fail("-accel", "unknown accelerator '%s' (kasou has: " ACCELS ")", arg);
+    }
+#ifndef CONFIG_JIT
+    return opt_fail("-accel", "this kasou was built without the %s (use -accel interp)", "JIT");
+#else
+    o->accel = OPT_ACCEL_JIT;
+    const char *p = arg + n;
+    while (*p == ',') {
+        p++;
+        size_t len = strcspn(p, ",");
+        if (len == 8 && !strncmp(p, "check=on", len)) {
+            o->jit_check = true;
+        } else if (len == 9 && !strncmp(p, "check=off", len)) {
+            o->jit_check = false;
+        } else {
+            return opt_fail("-accel", "bad jit properties in '%s' (jit takes check=on|off)",
+                            arg);
+        }
+        p += len;
+    }
+    return OPT_RUN;
+#endif
 }
+#undef ACCELS
 
 static enum opt_result opt_no_reboot(struct options *o, const char *arg)
 {
@@ -689,7 +717,8 @@ void options_usage(void)
            "  -bios FILE          firmware image (default: %s/bios.bin); any size up to\n"
            "                      16 MiB in whole 4 KiB pages, mapped below 4 GiB\n"
            "  -m SIZE             guest RAM: MiB, or with a K/M/G suffix (default 128)\n"
-           "  -accel interp       the interpreter (the default; the JIT comes later)\n"
+           "  -accel jit|interp   the translator (the default) or the interpreter;\n"
+           "                      jit,check=on checks every block against the interpreter\n"
            "  -no-reboot          exit instead of resetting on a guest reset\n"
            "  -timeout SECONDS    stop the guest after SECONDS, exit status 124\n"
            "  -icount shift=N     deterministic time: 2^N ns per instruction, HLT jumps\n"

@@ -66,6 +66,8 @@ struct opt_drive {
     const char *opt;       /* the option that made it, for messages */
 };
 
+enum { OPT_ACCEL_DEFAULT, OPT_ACCEL_JIT, OPT_ACCEL_INTERP };
+
 struct options {
     char bios[OPT_PATH_MAX]; /* resolved firmware path */
     uint32_t ram_size;
@@ -74,6 +76,8 @@ struct options {
     bool no_reboot;
     bool have_debugcon;   /* -debugcon given (QEMU allows one) */
     double timeout;       /* seconds; 0: none */
+    int accel;            /* OPT_ACCEL_*: -accel jit|interp */
+    bool jit_check;       /* -accel jit,check=on: lockstep against the interpreter */
     int icount_shift;     /* -icount shift=N: 0-10; -1 without -icount */
     const char *log_path; /* -D */
     struct opt_chardev chardevs[OPT_MAX_CHARDEVS];

@@ -231,8 +231,10 @@ run -device isa-debugcon,iobase=0xe9
 expect_error "isa-debugcon without a chardev is refused" "chardev"
 run -device isa-debugcon,chardev=nope
 expect_error "isa-debugcon naming an unknown chardev is refused" "nope"
-run -accel jit
-expect_error "-accel jit says it is not available yet" "not available"
+run -accel tcg
+expect_error "-accel names an unknown accelerator" "unknown accelerator 'tcg'"
+run -accel jit,speed=max
+expect_error "-accel jit refuses an unknown property" "bad jit properties"
 # No desktop: -display sdl cannot open a window and says so (forced to the
 # X11 driver with no DISPLAY, so no other video driver can step in).
 $GUARD env DISPLAY= WAYLAND_DISPLAY= SDL_VIDEODRIVER=x11 "$KASOU" -display sdl -timeout 2 \

@@ -1,0 +1,196 @@
+/*
+ * jit.c - running translated blocks: lookup, translation on a miss,
+ * chaining, and the hooks that keep the cache coherent.
+ *
+ * cpu_run() (cpu/interp.c) stays the one execution loop: it takes
+ * interrupts and exceptions between blocks exactly as between instructions,
+ * and asks this engine (cpu->accel->exec) to run blocks from CS:EIP.  The
+ * engine declines, and the interpreter executes one instruction, when the
+ * code cannot be translated there: the fetch would fault or touch MMIO,
+ * the instruction crosses a page or the CS limit, or single-stepping, debug
+ * registers or an interrupt shadow need instruction granularity.
+ *
+ * A block is entered with cpu->jit_limit = the slice's end; every block
+ * entry compares icount with it, so a chain of blocks returns when the
+ * slice is used up.  An interrupt raised while blocks run (a device called
+ * from a handler) sets jit_limit to 0, which stops the chain at the next
+ * block entry.
+ */
+#include "jit.h"
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cpu/mem.h"
+#include "hw/bus.h"
+#include "jit_int.h"
+#include "util/log.h"
+
+#define CODE_SIZE (64u << 20)
+
+bool jit_supported(void)
+{
+#if defined(CONFIG_JIT) && defined(__x86_64__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* The key for CS:EIP; false if the page is not in the fetch TLB. */
+static bool current_key(struct cpu *cpu, struct jit_key *k, const uint8_t **host)
+{
+    const struct seg *cs = &cpu->seg[S_CS];
+    uint32_t lin = cs->base + cpu->eip;
+    struct tlb_entry *e = tlb_hit(cpu, lin, 1, ACC_X | cpu_acc_user(cpu), TLB_EXEC);
+    if (!e || cpu->eip > cs->limit) {
+        return false;
+    }
+    k->phys = e->phys | (lin & 0xFFF);
+    k->eip = cpu->eip;
+    k->cs_base = cs->base;
+    k->cs_limit = cs->limit;
+    uint32_t flat = 0;
+    for (int i = 0; i < 6; i++) {
+        const struct seg *s = &cpu->seg[i];
+        /* type 2 or 3: read/write data, expand-up */
+        if (s->base == 0 && s->limit == 0xFFFFFFFFu && (s->ar & (AR_P | AR_S)) == (AR_P | AR_S) &&
+            (AR_TYPE(s->ar) & 0xE) == 2) {
+            flat |= JK_FLAT0 << i;
+        }
+    }
+    k->flags = flat | (cpu_code32(cpu) ? JK_CODE32 : 0) | (cpu_stack32(cpu) ? JK_STACK32 : 0) |
+               (cpu_pmode(cpu) ? JK_PE : 0) | (cpu_v86(cpu) ? JK_VM : 0) |
+               (uint32_t)cpu->cpl << JK_CPL_SHIFT;
+    *host = (const uint8_t *)(e->addend + lin);
+    return true;
+}
+
+const uint8_t *jit_lookup_indirect(struct cpu *cpu)
+{
+    struct jit *j = cpu->accel_opaque;
+    struct jit_key k;
+    const uint8_t *host;
+    if (j->check || cpu->icount >= cpu->jit_limit || !current_key(cpu, &k, &host)) {
+        return NULL;
+    }
+    struct jit_block *b = jit_block_find(j, &k);
+    return b ? jit_rx(j, b->code) : NULL;
+}
+
+static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
+                                           const uint8_t **hostp)
+{
+    struct jit_key k;
+    const uint8_t *host;
+    if (!current_key(cpu, &k, &host)) {
+        return NULL;
+    }
+    *hostp = host;
+    struct jit_block *b = jit_block_find(j, &k);
+    if (b) {
+        return b;
+    }
+    b = jit_translate(j, &k, host);
+    if (!b && (j->size - j->used < (1u << 16) || j->nblocks >= j->max_blocks ||
+               j->ninsns + 256 >= j->max_insns)) {
+        jit_cache_flush(j);
+        b = jit_translate(j, &k, host);
+    }
+    return b;
+}
+
+static bool jit_exec(struct cpu *cpu, uint64_t limit)
+{
+    struct jit *j = cpu->accel_opaque;
+    const uint8_t *host;
+    struct jit_block *b = find_or_translate(j, cpu, &host);
+    if (!b) {
+        return false;
+    }
+    if (cpu->icount + b->ninsn > limit) {
+        return false;   /* it would overrun the budget: interpret the tail */
+    }
+    if (j->check) {
+        return jit_check_exec(j, b, host, limit);
+    }
+    cpu->jit_limit = limit;
+    cpu->jit_stop = 0;
+    const struct jit_exit *x = j->enter(cpu, jit_rx(j, b->code));
+    if (x && x->blk->valid && !x->to && cpu->icount < cpu->jit_limit) {
+        /* a direct branch inside one guest page: chain it */
+        struct jit_block *to = find_or_translate(j, cpu, &host);
+        uint32_t from_lin = x->blk->key.cs_base + x->blk->key.eip;
+        uint32_t to_lin = cpu->seg[S_CS].base + cpu->eip;
+        if (to && x->blk->valid && ((from_lin ^ to_lin) & ~0xFFFu) == 0 &&
+            ((x->blk->key.phys ^ to->key.phys) & ~0xFFFu) == 0) {
+            jit_chain(j, (struct jit_exit *)x, to);
+        }
+    }
+    return true;
+}
+
+static void jit_bus_changed(struct cpu *cpu)
+{
+    jit_cache_flush(cpu->accel_opaque);
+}
+
+static void write_notify(void *opaque, uint32_t paddr, uint32_t len)
+{
+    if (len) {
+        jit_invalidate(opaque, paddr, len);
+    }
+}
+
+static const struct cpu_accel jit_accel = {
+    .name = "jit",
+    .exec = jit_exec,
+    .bus_changed = jit_bus_changed,
+};
+
+int jit_attach(struct cpu *cpu, bool check)
+{
+    if (!jit_supported()) {
+        return -1;
+    }
+    struct jit *j = calloc(1, sizeof(*j));
+    if (!j) {
+        return -1;
+    }
+    j->cpu = cpu;
+    if (jit_cache_init(j, CODE_SIZE) < 0) {
+        free(j);
+        return -1;
+    }
+    cpu->accel = &jit_accel;
+    cpu->accel_opaque = j;
+    cpu->code_pages = j->code_pages;
+    cpu->bus->write_notify = write_notify;
+    cpu->bus->notify_opaque = j;
+    if (check && jit_check_init(j) < 0) {
+        jit_detach(cpu);
+        return -1;
+    }
+    return 0;
+}
+
+void jit_detach(struct cpu *cpu)
+{
+    if (cpu->accel != &jit_accel) {
+        return;
+    }
+    struct jit *j = cpu->accel_opaque;
+    log_ch(LOG_CPU, "jit: %llu blocks translated, %llu invalidated, %llu chained, %llu flushes",
+           (unsigned long long)j->n_translated, (unsigned long long)j->n_invalidated,
+           (unsigned long long)j->n_chained, (unsigned long long)j->n_flushes);
+    jit_check_free(j);
+    cpu->bus->write_notify = NULL;
+    cpu->bus->notify_opaque = NULL;
+    cpu->code_pages = NULL;
+    cpu->accel = NULL;
+    cpu->accel_opaque = NULL;
+    jit_cache_free(j);
+    free(j);
+}

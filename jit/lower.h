@@ -1,0 +1,61 @@
+/*
+ * lower.h - emitting one guest instruction: inline host code for the hot
+ * forms (lower.c), or a call to the interpreter's handler.
+ */
+#ifndef KASOU_JIT_LOWER_H
+#define KASOU_JIT_LOWER_H
+
+#include <stddef.h>
+
+#include "jit_int.h"
+#include "x86_64.h"
+
+/* A field of struct cpu, addressed from RBX. */
+#define CPU_FIELD(f) xm(X_RBX, (int32_t)offsetof(struct cpu, f))
+
+#define LOWER_MAX_STUBS 512
+
+/* Out-of-line code emitted after the block body (lower_emit_stubs). */
+struct lower_stub {
+    uint8_t *site;      /* rel32 of the jump to the stub */
+    uint8_t *resume;    /* where a slow path returns */
+    uint32_t eip;       /* instruction (slow path) or next EIP (stop) */
+    uint8_t kind;       /* STUB_* */
+    uint8_t seg, size;
+    uint16_t pending;
+};
+
+struct lower {
+    struct cbuf c;
+    struct jit *j;
+    const struct jit_key *k;
+    unsigned pending;   /* instructions retired since icount was last updated */
+    /* the host flags hold the guest's flags of the last instruction, which
+     * was an inline ADD/SUB/CMP/AND/OR/XOR/TEST of `flags_size` bits */
+    bool host_flags;
+    struct lower_stub stubs[LOWER_MAX_STUBS];
+    unsigned nstubs;
+};
+
+void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_t *start,
+                uint8_t *end);
+/* Add the retired-but-uncounted instructions to cpu->icount. */
+void lower_flush_icount(struct lower *lw);
+/* Call in->op->fn(cpu, in) as the interpreter would (EA, EIP, NEXT_EIP set). */
+void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);
+/* After an instruction that may have stored into translated code: leave
+ * the block (at `next`) if it did.  `retired`: 1 if the instruction is
+ * not yet in the pending count (inline forms), 0 if it is (handlers). */
+void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired);
+/* Inline code for a plain instruction; false if it has no inline form. */
+bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);
+/* CALL rel inline (the push); false if it needs the handler. */
+bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);
+/* RET / RET imm16 inline: EIP = the popped target; false if it needs the handler. */
+bool lower_ret(struct lower *lw, const struct insn *in, uint32_t eip);
+/* Jcc: emit a jump taken when the condition holds; returns its rel32. */
+uint8_t *lower_jcc(struct lower *lw, int cc);
+/* Slow paths and stop exits, after the body. */
+void lower_emit_stubs(struct lower *lw);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * translate.c - guest instructions to x86-64 host code.
+ *
+ * A block is translated from the bytes of one guest page with the decoder
+ * the interpreter uses (insn_decode_buf), so both engines see the same
+ * struct insn.  Each instruction becomes either inline host code (the hot
+ * forms, jit/lower.c) or a call to the interpreter's own handler with the
+ * decoded instruction as a constant: the interpreter's semantics, without
+ * its fetch, decode-cache lookup and dispatch.
+ *
+ * Before anything that can fault, EIP and NEXT_EIP of the instruction are
+ * in struct cpu and icount counts exactly the instructions before it, so a
+ * fault longjmps out of the block leaving the state the interpreter would.
+ *
+ * How an instruction ends a block:
+ *   plain     handlers that change no mode, privilege, IF or I/O state run
+ *             in line with the block; a store that invalidated translated
+ *             code sets cpu->jit_stop, checked after each of them;
+ *   end       everything else (far transfers, INT, IRET, POPF, STI, port
+ *             I/O, control registers, segment loads, HLT): the block ends
+ *             after it and the loop looks up the next one;
+ *   direct    JMP/CALL rel: a chainable exit to the target;
+ *   cond      Jcc, LOOP, JCXZ and string instructions (whose REP form
+ *             re-runs itself): two chainable exits, chosen by NEXT_EIP;
+ *   indirect  RET, JMP/CALL r/m: a hash lookup of the target from
+ *             generated code (jit_lookup_indirect), the loop on a miss.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/ops.h"
+#include "jit_int.h"
+#include "lower.h"
+#include "x86_64.h"
+
+#define MAX_BLOCK_INSNS 100   /* < 128: the entry check adds it as an imm8 */
+#define MAX_BLOCK_CODE 32768    /* host bytes a translation may need */
+
+enum { K_PLAIN, K_END, K_DIRECT, K_COND, K_INDIRECT };
+
+static op_fn *const plain_ops[] = {
+    op_alu_AL_Ib, op_alu_Eb_Gb, op_alu_Eb_Ib, op_alu_Ev_Gv, op_alu_Ev_Iz, op_alu_Gb_Eb,
+    op_alu_Gv_Ev, op_alu_eAX_Iz, op_aaa, op_aad, op_aam, op_aas, op_daa, op_das,
+    op_bsf, op_bsr, op_bswap, op_bt_Ev_Gv, op_bt_Ev_Ib, op_cbw, op_cwd, op_clc, op_stc,
+    op_cmc, op_cld, op_std, op_cmov, op_cmpxchg8b, op_cmpxchg_Eb_Gb, op_cmpxchg_Ev_Gv,
+    op_dec_Eb, op_dec_Ev, op_dec_Zv, op_inc_Eb, op_inc_Ev, op_inc_Zv, op_div_Eb,
+    op_div_Ev, op_idiv_Eb, op_idiv_Ev, op_imul_Eb, op_imul_Ev, op_imul_Gv_Ev,
+    op_imul_Gv_Ev_Iz, op_mul_Eb, op_mul_Ev, op_neg_Eb, op_neg_Ev, op_not_Eb, op_not_Ev,
+    op_lea_Gv_M, op_mov_AL_Ob, op_mov_Ob_AL, op_mov_Ov_eAX, op_mov_eAX_Ov, op_mov_Eb_Gb,
+    op_mov_Eb_Ib, op_mov_Ev_Gv, op_mov_Ev_Iz, op_mov_Gb_Eb, op_mov_Gv_Ev, op_mov_Zb_Ib,
+    op_mov_Zv_Iv, op_mov_Ev_Sw, op_movsx_Gv_Eb, op_movsx_Gv_Ew, op_movzx_Gv_Eb,
+    op_movzx_Gv_Ew, op_nop, op_nop_Ev, op_pop_Zv, op_pop_Ev, op_push_Ev, op_push_Iz,
+    op_push_Zv, op_push_sreg, op_pusha, op_popa, op_pushf, op_setcc, op_shift_Eb,
+    op_shift_Ev, op_shld, op_shrd, op_test_AL_Ib, op_test_Eb_Gb, op_test_Eb_Ib,
+    op_test_Ev_Gv, op_test_Ev_Iz, op_test_eAX_Iz, op_xadd_Eb_Gb, op_xadd_Ev_Gv,
+    op_xchg_Eb_Gb, op_xchg_Ev_Gv, op_xchg_Zv_eAX, op_xlat, op_lahf, op_sahf, op_salc,
+    op_enter, op_leave, op_fpu, op_fwait, op_cpuid, op_rdtsc, op_bound_Gv_Ma, op_arpl_Ew_Gw,
+};
+
+static int classify(const struct insn *in)
+{
+    op_fn *fn = in->op->fn;
+    if (fn == op_jmp_J || fn == op_call_Jz) {
+        return K_DIRECT;
+    }
+    if (fn == op_jcc || fn == op_loop || fn == op_jcxz || (in->op->attr & A_STR)) {
+        return (in->op->fn == op_ins || in->op->fn == op_outs) ? K_END : K_COND;
+    }
+    if (fn == op_jmp_Ev || fn == op_call_Ev || fn == op_ret || fn == op_ret_Iw) {
+        return K_INDIRECT;
+    }
+    for (size_t i = 0; i < sizeof(plain_ops) / sizeof(plain_ops[0]); i++) {
+        if (plain_ops[i] == fn) {
+            return K_PLAIN;
+        }
+    }
+    return K_END;
+}
+
+struct tctx {
+    struct jit *j;
+    struct lower lw;        /* emitter state shared with lower.c */
+    struct jit_block *b;
+    unsigned nexits;
+};
+
+/* A chainable exit to `target`: the jump goes to its own stub until chained. */
+static void exit_chain(struct tctx *t, uint32_t target)
+{
+    struct cbuf *c = &t->lw.c;
+    lower_flush_icount(&t->lw);
+    x_st32i(c, CPU_FIELD(eip), target);
+    struct jit_exit *x = &t->b->exits[t->nexits++];
+    x->blk = t->b;
+    x->site = x_jmp32(c);
+    x->stub = c->p;
+    x_movi64(c, X_RAX, (uint64_t)(uintptr_t)x);
+    x_patch32(x_jmp32(c), t->j->epilogue);
+    if (!c->overflow) {
+        x_patch32(x->site, x->stub);
+    }
+}
+
+static void exit_null(struct tctx *t)
+{
+    lower_flush_icount(&t->lw);
+    x_patch32(x_jmp32(&t->lw.c), t->j->exit_null);
+}
+
+/* EIP = NEXT_EIP (set by the handler that just ran). */
+static void eip_from_next(struct tctx *t)
+{
+    x_ld32(&t->lw.c, X_RAX, CPU_FIELD(next_eip));
+    x_st32(&t->lw.c, CPU_FIELD(eip), X_RAX);
+}
+
+/* EIP is set: continue at the block for it, found by a hash lookup. */
+static void emit_indirect_exit(struct tctx *t)
+{
+    struct cbuf *c = &t->lw.c;
+    lower_flush_icount(&t->lw);
+    x_mov64(c, X_RDI, X_RBX);
+    x_call_abs(c, (const void *)jit_lookup_indirect);
+    x_test32(c, X_RAX, X_RAX);
+    x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
+    x_jmp_reg(c, X_RAX);
+}
+
+/* Target of a relative branch, as jump_near computes it. */
+static uint32_t rel_target(const struct insn *in, uint32_t next)
+{
+    uint32_t target = next + in->imm;
+    return in->opsize == 16 ? (target & 0xFFFF) : target;
+}
+
+/* Would jump_near fault on this target?  (CS's limit is in the key.) */
+static bool target_faults(const struct tctx *t, uint32_t target)
+{
+    const struct jit_key *k = t->lw.k;
+    return target > k->cs_limit && ((k->flags & JK_PE) || target > 0xFFFF);
+}
+
+/* Both ways out of a two-way branch; `taken_site` jumps to the taken one. */
+static void exit_two_way(struct tctx *t, uint8_t *taken_site, uint32_t taken, uint32_t next)
+{
+    unsigned pending = t->lw.pending;
+    exit_chain(t, next);
+    x_patch32(taken_site, t->lw.c.p);
+    t->lw.pending = pending;
+    exit_chain(t, taken);
+}
+
+/* Jcc rel: inline condition (fused with the flags of the instruction before). */
+static bool emit_jcc(struct tctx *t, const struct insn *in, uint32_t next)
+{
+    uint32_t taken = rel_target(in, next);
+    if (target_faults(t, taken)) {
+        return false;
+    }
+    t->lw.pending++;
+    uint8_t *site = lower_jcc(&t->lw, in->opcode & 15);
+    exit_two_way(t, site, taken, next);
+    return true;
+}
+
+static bool emit_insn(struct tctx *t, const struct insn *in, uint32_t eip, uint32_t next)
+{
+    int kind = classify(in);
+    op_fn *fn = in->op->fn;
+    if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next)) {
+        return true;
+    }
+    if (fn == op_jcc && emit_jcc(t, in, next)) {
+        return false;
+    }
+    if (fn == op_jmp_J && !target_faults(t, rel_target(in, next))) {
+        t->lw.pending++;
+        exit_chain(t, rel_target(in, next));
+        return false;
+    }
+    if (fn == op_call_Jz && lower_call_push(&t->lw, in, eip, next)) {
+        t->lw.pending++;
+        exit_chain(t, rel_target(in, next));
+        return false;
+    }
+    if ((fn == op_ret || fn == op_ret_Iw) && lower_ret(&t->lw, in, eip)) {
+        t->lw.pending++;
+        emit_indirect_exit(t);
+        return false;
+    }
+    struct insn *copy = jit_insn_alloc(t->j);
+    if (!copy) {
+        t->lw.c.overflow = true;
+        return false;
+    }
+    *copy = *in;
+    lower_call_handler(&t->lw, copy, eip, next);
+    struct cbuf *c = &t->lw.c;
+    switch (kind) {
+    case K_PLAIN:
+        lower_stop_check(&t->lw, next, 0);
+        return true;
+    case K_DIRECT:
+        exit_chain(t, rel_target(in, next));
+        return false;
+    case K_COND: {
+        uint32_t taken = (in->op->attr & A_STR) ? eip : rel_target(in, next);
+        lower_flush_icount(&t->lw);   /* both exits count this instruction */
+        x_cmp32i_mem(c, CPU_FIELD(next_eip), taken);
+        exit_two_way(t, x_jcc32(c, XC_E), taken, next);
+        return false;
+    }
+    case K_INDIRECT:
+        eip_from_next(t);
+        emit_indirect_exit(t);
+        return false;
+    default:
+        eip_from_next(t);
+        exit_null(t);
+        return false;
+    }
+}
+
+/*
+ * The budget check every entry starts with (5+ bytes: kill_block patches
+ * it): the block runs only if all its instructions fit before jit_limit,
+ * so a run never retires more than it was given.  The instruction count
+ * is patched in once the block is translated.
+ */
+static uint8_t *emit_entry(struct tctx *t)
+{
+    struct cbuf *c = &t->lw.c;
+    x_ld64(c, X_RAX, CPU_FIELD(icount));
+    x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched below */
+    uint8_t *n_at = c->p - 1;
+    x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
+    x_patch32(x_jcc32(c, XC_A), t->j->exit_null);
+    return n_at;
+}
+
+struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const uint8_t *host)
+{
+    if (j->size - j->used < MAX_BLOCK_CODE) {
+        return NULL;
+    }
+    struct jit_block *b = jit_block_alloc(j);
+    if (!b) {
+        return NULL;
+    }
+    unsigned insns_mark = j->ninsns;
+    struct tctx t = { .j = j, .b = b };
+    lower_init(&t.lw, j, k, j->rw + j->used, j->rw + j->used + MAX_BLOCK_CODE);
+    b->key = *k;
+    b->code = t.lw.c.p;
+    uint8_t *n_at = emit_entry(&t);
+    bool code32 = k->flags & JK_CODE32;
+    int size32 = code32 && !(k->flags & JK_VM);
+    uint32_t lim = code32 || k->cs_limit < 0xFFFF ? k->cs_limit : 0xFFFF;
+    unsigned avail = 4096 - (k->phys & 0xFFF), pos = 0, n = 0;
+    uint32_t eip = k->eip;
+    for (;;) {
+        struct insn in;
+        int len = insn_decode_buf(&in, host + pos, avail - pos, size32);
+        uint32_t last = eip + (uint32_t)len - 1;
+        if (len <= 0 || last < eip || last > lim) {
+            if (n == 0) {
+                break;
+            }
+            exit_chain(&t, eip);
+            break;
+        }
+        uint32_t next = code32 ? eip + (uint32_t)len : ((eip + (uint32_t)len) & 0xFFFF);
+        bool wrapped = next < eip;
+        n++;
+        pos += (unsigned)len;
+        bool more = emit_insn(&t, &in, eip, next);
+        eip = next;
+        if (!more) {
+            break;
+        }
+        if (n >= MAX_BLOCK_INSNS || pos >= avail || wrapped || t.lw.c.overflow) {
+            exit_chain(&t, eip);
+            break;
+        }
+    }
+    lower_emit_stubs(&t.lw);
+    if (n == 0 || t.lw.c.overflow) {
+        j->nblocks--;
+        j->ninsns = insns_mark;
+        return NULL;
+    }
+    b->ninsn = n;
+    *n_at = (uint8_t)n;
+    b->end_phys = k->phys + pos;
+    if (getenv("KASOU_JIT_DUMP")) {
+        char name[64];
+        snprintf(name, sizeof(name), "/tmp/jit-%08x.bin", k->eip);
+        FILE *f = fopen(name, "wb");
+        if (f) {
+            fwrite(b->code, 1, (size_t)(t.lw.c.p - b->code), f);
+            fclose(f);
+        }
+    }
+    j->used = ((size_t)(t.lw.c.p - j->rw) + 15) & ~(size_t)15;
+    jit_block_publish(j, b);
+    return b;
+}

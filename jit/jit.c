@@ -160,6 +160,7 @@ int jit_attach(struct cpu *cpu, bool check)
         return -1;
     }
     j->cpu = cpu;
+    j->max_block_insns = JIT_MAX_BLOCK_INSNS;
     if (jit_cache_init(j, CODE_SIZE) < 0) {
         free(j);
         return -1;
@@ -174,6 +175,16 @@ int jit_attach(struct cpu *cpu, bool check)
         return -1;
     }
     return 0;
+}
+
+void jit_set_block_limit(struct cpu *cpu, unsigned n)
+{
+    struct jit *j = cpu->accel_opaque;
+    if (cpu->accel != &jit_accel) {
+        return;
+    }
+    j->max_block_insns = n < 1 ? 1 : n > JIT_MAX_BLOCK_INSNS ? JIT_MAX_BLOCK_INSNS : n;
+    jit_cache_flush(j);
 }
 
 void jit_detach(struct cpu *cpu)

@@ -21,5 +21,8 @@ bool jit_supported(void);
  */
 int jit_attach(struct cpu *cpu, bool check);
 void jit_detach(struct cpu *cpu);
+/* Translate at most n instructions a block (1..100; tests use 1 to check
+ * each instruction's translation alone).  Drops the blocks translated so far. */
+void jit_set_block_limit(struct cpu *cpu, unsigned n);
 
 #endif

@@ -63,6 +63,8 @@ struct jit_block {
 };
 
 #define JIT_HASH_BITS 16
+/* < 128: the entry check adds the count as a sign-extended imm8 */
+#define JIT_MAX_BLOCK_INSNS 100
 #define JIT_PAGES (1u << 20)    /* 4 KiB pages of the 32-bit physical space */
 
 typedef const struct jit_exit *jit_enter_fn(struct cpu *cpu, const uint8_t *code);
@@ -83,6 +85,7 @@ struct jit {
     struct jit_block *hash[1u << JIT_HASH_BITS];
     struct jit_block **page_blocks;  /* [JIT_PAGES] */
     uint8_t *code_pages;             /* [JIT_PAGES]: 1 if blocks came from it */
+    unsigned max_block_insns;
     struct jit_check *check;         /* lockstep mode (check.c), or NULL */
     /* statistics */
     uint64_t n_translated, n_flushes, n_invalidated, n_chained;

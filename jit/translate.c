@@ -35,7 +35,6 @@
 #include "lower.h"
 #include "x86_64.h"
 
-#define MAX_BLOCK_INSNS 100   /* < 128: the entry check adds it as an imm8 */
 #define MAX_BLOCK_CODE 32768    /* host bytes a translation may need */
 
 enum { K_PLAIN, K_END, K_DIRECT, K_COND, K_INDIRECT };
@@ -280,7 +279,7 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
         if (!more) {
             break;
         }
-        if (n >= MAX_BLOCK_INSNS || pos >= avail || wrapped || t.lw.c.overflow) {
+        if (n >= j->max_block_insns || pos >= avail || wrapped || t.lw.c.overflow) {
             exit_chain(&t, eip);
             break;
         }

@@ -148,6 +148,7 @@ void jit_cache_flush(struct jit *j)
         memset(j->code_pages, 1, JIT_PAGES);   /* lockstep: all stores to the bus */
     }
     memset(j->hash, 0, sizeof(j->hash));
+    memset(j->fast, 0, sizeof(j->fast));
     j->nblocks = 0;
     j->ninsns = 0;
     emit_trampoline(j);
@@ -237,6 +238,10 @@ static void kill_block(struct jit *j, struct jit_block *b)
 {
     b->valid = false;
     unhash(j, b);
+    struct jit_block **slot = &j->fast[jit_fast_index(b->key.phys, b->key.eip)];
+    if (*slot == b) {
+        *slot = NULL;
+    }
     for (struct jit_exit *x = b->in; x; x = x->next_in) {
         x_patch32(x->site, x->stub);
         x->to = NULL;

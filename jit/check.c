@@ -53,6 +53,10 @@ struct jit_check {
     enum { CLK_PASS, CLK_RECORD, CLK_REPLAY } clock_mode;
     uint64_t (*clock_ns)(void *opaque);
     struct snap s0, s_jit;
+    uint32_t page;          /* ram_byte's last page */
+    uint8_t *page_host;
+    uint64_t page_gen;
+    bool page_valid;
     uint64_t blocks, compared;
 };
 
@@ -71,11 +75,19 @@ static void snap_restore(struct cpu *cpu, const struct snap *s)
     memcpy((unsigned char *)cpu + PART2_START, s->b, sizeof(s->b));
 }
 
-static uint8_t *ram_byte(struct bus *bus, uint32_t addr)
+/* Host address of a RAM byte, or NULL; the last page is remembered. */
+static uint8_t *ram_byte(struct jit_check *ck, struct bus *bus, uint32_t addr)
 {
-    bool writable;
-    uint8_t *page = bus_page_ptr(bus, addr, &writable);
-    return page && writable ? page + (addr & 0xFFF) : NULL;
+    uint32_t page = addr & ~0xFFFu;
+    if (!ck->page_valid || page != ck->page || bus->generation != ck->page_gen) {
+        bool writable;
+        uint8_t *p = bus_page_ptr(bus, page, &writable);
+        ck->page = page;
+        ck->page_host = p && writable ? p : NULL;
+        ck->page_gen = bus->generation;
+        ck->page_valid = true;
+    }
+    return ck->page_host ? ck->page_host + (addr & 0xFFF) : NULL;
 }
 
 static void write_log(void *opaque, uint32_t paddr, uint32_t len)
@@ -86,7 +98,7 @@ static void write_log(void *opaque, uint32_t paddr, uint32_t len)
         return;
     }
     for (uint32_t i = 0; i < len; i++) {
-        uint8_t *p = ram_byte(j->cpu->bus, paddr + i);
+        uint8_t *p = ram_byte(j->check, j->cpu->bus, paddr + i);
         if (!p) {
             continue;
         }
@@ -193,15 +205,13 @@ static bool compare_state(struct cpu *jc, struct cpu *ic)
     CMP("eip", "08" PRIx32, jc->eip, ic->eip);
     CMP("eflags", "08" PRIx32, cpu_get_eflags(jc), cpu_get_eflags(ic));
     for (int i = 0; i < 6; i++) {
-        char n[16];
-        snprintf(n, sizeof(n), "%s.sel", sn[i]);
-        CMP(n, "04x", (unsigned)jc->seg[i].sel, (unsigned)ic->seg[i].sel);
-        snprintf(n, sizeof(n), "%s.base", sn[i]);
-        CMP(n, "08" PRIx32, jc->seg[i].base, ic->seg[i].base);
-        snprintf(n, sizeof(n), "%s.limit", sn[i]);
-        CMP(n, "08" PRIx32, jc->seg[i].limit, ic->seg[i].limit);
-        snprintf(n, sizeof(n), "%s.ar", sn[i]);
-        CMP(n, "08" PRIx32, jc->seg[i].ar, ic->seg[i].ar);
+        const struct seg *a = &jc->seg[i], *b = &ic->seg[i];
+        if (a->sel != b->sel || a->base != b->base || a->limit != b->limit || a->ar != b->ar) {
+            fprintf(stderr, "    %-10s jit %04x %08" PRIx32 " %08" PRIx32 " %06" PRIx32
+                    "  interp %04x %08" PRIx32 " %08" PRIx32 " %06" PRIx32 "\n", sn[i],
+                    a->sel, a->base, a->limit, a->ar, b->sel, b->base, b->limit, b->ar);
+            diff = true;
+        }
     }
     CMP("cr0", "08" PRIx32, jc->cr0, ic->cr0);
     CMP("cr2", "08" PRIx32, jc->cr2, ic->cr2);
@@ -224,29 +234,64 @@ static bool compare_state(struct cpu *jc, struct cpu *ic)
     return diff;
 }
 
-/* Memory: every byte either run wrote must hold the same final value. */
+/* A set of guest addresses (open addressing; the journal's sizes). */
+struct addr_set {
+    uint32_t *slot;
+    size_t mask;
+};
+
+#define SET_EMPTY 0xFFFFFFFFu   /* never a RAM byte's address */
+
+static bool set_add(struct addr_set *st, uint32_t a)
+{
+    size_t i = (a * 0x9E3779B1u) & st->mask;
+    while (st->slot[i] != SET_EMPTY) {
+        if (st->slot[i] == a) {
+            return false;
+        }
+        i = (i + 1) & st->mask;
+    }
+    st->slot[i] = a;
+    return true;
+}
+
+/*
+ * Memory: every byte either run wrote must hold the same final value.  A
+ * byte the translator wrote has its final value in the journal; a byte
+ * only the interpreter wrote was left by the translator as it was, which
+ * the interpreter's first journal entry for it recorded.
+ */
 static bool compare_memory(struct jit *j, size_t n_jit)
 {
     struct jit_check *ck = j->check;
+    size_t cap = 64;
+    while (cap < 2 * ck->n) {
+        cap *= 2;
+    }
+    struct addr_set st = { malloc(cap * sizeof(uint32_t)), cap - 1 };
+    if (!st.slot) {
+        fprintf(stderr, "kasou: jit check: out of memory\n");
+        exit(2);
+    }
+    memset(st.slot, 0xFF, cap * sizeof(uint32_t));
     bool diff = false;
     for (size_t i = 0; i < ck->n; i++) {
-        uint8_t *p = ram_byte(j->cpu->bus, ck->log[i].addr);
-        uint8_t jv = i < n_jit ? ck->log[i].jit_final : ck->log[i].old;
-        if (i >= n_jit) {
-            /* a byte only the interpreter wrote: the translator left it as it was */
-            for (size_t k = 0; k < n_jit; k++) {
-                if (ck->log[k].addr == ck->log[i].addr) {
-                    jv = ck->log[k].jit_final;
-                    break;
-                }
-            }
+        const struct wlog *w = &ck->log[i];
+        if (!set_add(&st, w->addr) && i >= n_jit) {
+            continue;   /* already compared */
+        }
+        uint8_t *p = ram_byte(j->check, j->cpu->bus, w->addr);
+        uint8_t jv = i < n_jit ? w->jit_final : w->old;
+        if (i < n_jit) {
+            /* the translator's last write to it holds its final value too */
+            jv = w->jit_final;
         }
         if (p && *p != jv) {
-            fprintf(stderr, "    memory %08" PRIx32 ": jit %02x  interp %02x\n",
-                    ck->log[i].addr, jv, *p);
+            fprintf(stderr, "    memory %08" PRIx32 ": jit %02x  interp %02x\n", w->addr, jv, *p);
             diff = true;
         }
     }
+    free(st.slot);
     return diff;
 }
 
@@ -313,11 +358,11 @@ bool jit_check_exec(struct jit *j, struct jit_block *b, const uint8_t *host, uin
     snap_take(cpu, &ck->s_jit);
     size_t n_jit = ck->n;
     for (size_t i = 0; i < n_jit; i++) {
-        uint8_t *p = ram_byte(cpu->bus, ck->log[i].addr);
+        uint8_t *p = ram_byte(ck, cpu->bus, ck->log[i].addr);
         ck->log[i].jit_final = p ? *p : 0;
     }
     for (size_t i = n_jit; i-- > 0;) {
-        uint8_t *p = ram_byte(cpu->bus, ck->log[i].addr);
+        uint8_t *p = ram_byte(ck, cpu->bus, ck->log[i].addr);
         if (p) {
             *p = ck->log[i].old;
         }
@@ -334,7 +379,6 @@ bool jit_check_exec(struct jit *j, struct jit_block *b, const uint8_t *host, uin
     ck->clock_mode = CLK_PASS;
     ck->compared++;
     /* the translator's state, in a struct cpu the comparison can read */
-    memcpy(&jc, cpu, offsetof(struct cpu, icache));
     snap_restore(&jc, &ck->s_jit);
     if (jvec != ivec || compare_state(&jc, cpu) || compare_memory(j, n_jit)) {
         report(j, b, host, &jc, cpu, jvec, ivec, n_jit);

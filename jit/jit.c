@@ -68,15 +68,43 @@ static bool current_key(struct cpu *cpu, struct jit_key *k, const uint8_t **host
     return true;
 }
 
-const uint8_t *jit_lookup_indirect(struct cpu *cpu)
+/* The block for key k: the direct-mapped cache first, then the hash table. */
+static struct jit_block *lookup(struct jit *j, const struct jit_key *k)
+{
+    struct jit_block **slot = &j->fast[jit_fast_index(k->phys, k->eip)];
+    struct jit_block *b = *slot;
+    j->n_lookups++;
+    if (b && b->key.phys == k->phys && b->key.eip == k->eip && b->key.flags == k->flags &&
+        b->key.cs_base == k->cs_base && b->key.cs_limit == k->cs_limit) {
+        return b;
+    }
+    b = jit_block_find(j, k);
+    j->n_fast_misses++;
+    if (b) {
+        *slot = b;
+    }
+    return b;
+}
+
+/*
+ * After an indirect branch (or a direct one to another page) inside
+ * translated code: nothing that changes the mode, the segments or the
+ * privilege ran since the block `from` was entered, so the target's key
+ * differs only in EIP and the physical address.
+ */
+const uint8_t *jit_lookup_indirect(struct cpu *cpu, const struct jit_block *from)
 {
     struct jit *j = cpu->accel_opaque;
-    struct jit_key k;
-    const uint8_t *host;
-    if (j->check || cpu->icount >= cpu->jit_limit || !current_key(cpu, &k, &host)) {
+    uint32_t lin = from->key.cs_base + cpu->eip;
+    unsigned acc = ACC_X | (((from->key.flags >> JK_CPL_SHIFT) & 3) == 3 ? ACC_U : 0);
+    struct tlb_entry *e = tlb_hit(cpu, lin, 1, acc, TLB_EXEC);
+    if (!e || cpu->eip > from->key.cs_limit || j->check) {
         return NULL;
     }
-    struct jit_block *b = jit_block_find(j, &k);
+    struct jit_key k = from->key;
+    k.phys = e->phys | (lin & 0xFFF);
+    k.eip = cpu->eip;
+    struct jit_block *b = lookup(j, &k);
     return b ? jit_rx(j, b->code) : NULL;
 }
 
@@ -89,7 +117,7 @@ static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
         return NULL;
     }
     *hostp = host;
-    struct jit_block *b = jit_block_find(j, &k);
+    struct jit_block *b = lookup(j, &k);
     if (b) {
         return b;
     }
@@ -118,6 +146,7 @@ static bool jit_exec(struct cpu *cpu, uint64_t limit)
     }
     cpu->jit_limit = limit;
     cpu->jit_stop = 0;
+    j->n_entries++;
     const struct jit_exit *x = j->enter(cpu, jit_rx(j, b->code));
     if (x && x->blk->valid && !x->to && cpu->icount < cpu->jit_limit) {
         /* a direct branch inside one guest page: chain it */
@@ -193,9 +222,12 @@ void jit_detach(struct cpu *cpu)
         return;
     }
     struct jit *j = cpu->accel_opaque;
-    log_ch(LOG_CPU, "jit: %llu blocks translated, %llu invalidated, %llu chained, %llu flushes",
+    log_ch(LOG_CPU, "jit: %llu blocks translated, %llu invalidated, %llu chained, %llu flushes, "
+           "%llu lookups (%llu missed the fast table), %llu loop entries",
            (unsigned long long)j->n_translated, (unsigned long long)j->n_invalidated,
-           (unsigned long long)j->n_chained, (unsigned long long)j->n_flushes);
+           (unsigned long long)j->n_chained, (unsigned long long)j->n_flushes,
+           (unsigned long long)j->n_lookups, (unsigned long long)j->n_fast_misses,
+           (unsigned long long)j->n_entries);
     jit_check_free(j);
     cpu->bus->write_notify = NULL;
     cpu->bus->notify_opaque = NULL;

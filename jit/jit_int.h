@@ -63,6 +63,7 @@ struct jit_block {
 };
 
 #define JIT_HASH_BITS 16
+#define JIT_FAST_SIZE 4096u
 /* < 128: the entry check adds the count as a sign-extended imm8 */
 #define JIT_MAX_BLOCK_INSNS 100
 #define JIT_PAGES (1u << 20)    /* 4 KiB pages of the 32-bit physical space */
@@ -83,18 +84,24 @@ struct jit {
     struct insn *insns;
     unsigned ninsns, max_insns;
     struct jit_block *hash[1u << JIT_HASH_BITS];
+    struct jit_block *fast[JIT_FAST_SIZE];   /* direct-mapped front of hash */
     struct jit_block **page_blocks;  /* [JIT_PAGES] */
     uint8_t *code_pages;             /* [JIT_PAGES]: 1 if blocks came from it */
     unsigned max_block_insns;
     struct jit_check *check;         /* lockstep mode (check.c), or NULL */
     /* statistics */
     uint64_t n_translated, n_flushes, n_invalidated, n_chained;
+    uint64_t n_lookups, n_fast_misses, n_entries;
 };
 
 /* cache.c */
 int jit_cache_init(struct jit *j, size_t code_size);
 void jit_cache_free(struct jit *j);
 void jit_cache_flush(struct jit *j);
+static inline unsigned jit_fast_index(uint32_t phys, uint32_t eip)
+{
+    return (phys ^ (phys >> 10) ^ (eip << 3)) & (JIT_FAST_SIZE - 1);
+}
 static inline uint8_t *jit_rx(const struct jit *j, const uint8_t *rw)
 {
     return j->rx + (rw - j->rw);
@@ -113,7 +120,7 @@ void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len);
 struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const uint8_t *host);
 
 /* jit.c: the lookup generated code calls after an indirect branch. */
-const uint8_t *jit_lookup_indirect(struct cpu *cpu);
+const uint8_t *jit_lookup_indirect(struct cpu *cpu, const struct jit_block *from);
 
 /* check.c: lockstep mode */
 int jit_check_init(struct jit *j);

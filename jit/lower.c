@@ -23,7 +23,7 @@
 #include "cpu/mem.h"
 #include "cpu/ops.h"
 
-enum { STUB_LOAD, STUB_STORE, STUB_STOP };
+enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP };
 
 #define H_A X_R12       /* first operand */
 #define H_B X_R13       /* second operand */
@@ -35,6 +35,15 @@ enum { STUB_LOAD, STUB_STORE, STUB_STOP };
 static uint32_t jit_ld8(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 8); }
 static uint32_t jit_ld16(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 16); }
 static uint32_t jit_ld32(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 32); }
+/* The read of a read-modify-write: the write is checked first (#PF W=1). */
+static uint32_t jit_rmw(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    cpu_check_write(cpu, seg, off, size / 8);
+    return cpu_rd(cpu, seg, off, size);
+}
+static uint32_t jit_rmw8(struct cpu *cpu, int seg, uint32_t off) { return jit_rmw(cpu, seg, off, 8); }
+static uint32_t jit_rmw16(struct cpu *cpu, int seg, uint32_t off) { return jit_rmw(cpu, seg, off, 16); }
+static uint32_t jit_rmw32(struct cpu *cpu, int seg, uint32_t off) { return jit_rmw(cpu, seg, off, 32); }
 static void jit_st8(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 8, v); }
 static void jit_st16(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 16, v); }
 static void jit_st32(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 32, v); }
@@ -47,6 +56,7 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
     lw->k = k;
     lw->pending = 0;
     lw->host_flags = false;
+    lw->cc_known = false;
     lw->nstubs = 0;
 }
 
@@ -115,6 +125,7 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
     x_call_abs(c, (const void *)in->op->fn);
     lw->pending = 1;
     lw->host_flags = false;
+    lw->cc_known = false;
 }
 
 void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired)
@@ -212,6 +223,12 @@ static const void *ld_helper(int size)
                                                           : (const void *)jit_ld32;
 }
 
+static const void *rmw_helper(int size)
+{
+    return size == 8 ? (const void *)jit_rmw8 : size == 16 ? (const void *)jit_rmw16
+                                                           : (const void *)jit_rmw32;
+}
+
 static const void *st_helper(int size)
 {
     return size == 8 ? (const void *)jit_st8 : size == 16 ? (const void *)jit_st16
@@ -219,9 +236,10 @@ static const void *st_helper(int size)
 }
 
 /* The call of a slow path: EIP and icount as at the instruction's start. */
-static void emit_slow_call(struct lower *lw, bool store, int seg, int size, uint32_t eip,
+static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32_t eip,
                            unsigned pending)
 {
+    bool store = kind == STUB_STORE;
     struct cbuf *c = &lw->c;
     x_st32i(c, CPU_FIELD(eip), eip);
     if (pending) {
@@ -233,7 +251,7 @@ static void emit_slow_call(struct lower *lw, bool store, int seg, int size, uint
     x_mov32(c, X_RDX, X_RAX);
     x_movi32(c, X_RSI, (uint32_t)seg);
     x_mov64(c, X_RDI, X_RBX);
-    x_call_abs(c, store ? st_helper(size) : ld_helper(size));
+    x_call_abs(c, store ? st_helper(size) : kind == STUB_RMW ? rmw_helper(size) : ld_helper(size));
     if (pending) {
         x_alu64i_mem(c, XA_SUB, CPU_FIELD(icount), (int32_t)pending);
     }
@@ -242,15 +260,19 @@ static void emit_slow_call(struct lower *lw, bool store, int seg, int size, uint
     }
 }
 
-/* EDX = the `size`-bit value at seg:EAX (zero-extended). */
-static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
+/*
+ * EDX = the `size`-bit value at seg:EAX (zero-extended).  `rmw`: the read
+ * of a read-modify-write, which must fault as a write (the write TLB).
+ */
+static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)
 {
     struct cbuf *c = &lw->c;
+    int kind = rmw ? STUB_RMW : STUB_LOAD;
     if (!seg_flat(lw, seg)) {
-        emit_slow_call(lw, false, seg, size, eip, lw->pending);
+        emit_slow_call(lw, kind, seg, size, eip, lw->pending);
         return;
     }
-    uint8_t *miss = emit_tlb(lw, TLB_READ, size / 8);
+    uint8_t *miss = emit_tlb(lw, rmw ? TLB_WRITE : TLB_READ, size / 8);
     struct xmem m = { X_RSI, X_RAX, 0, 0 };
     if (size == 32) {
         x_ld32(c, X_RDX, m);
@@ -259,7 +281,7 @@ static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
     } else {
         x_ldzx8(c, X_RDX, m);
     }
-    struct lower_stub *s = new_stub(lw, STUB_LOAD);
+    struct lower_stub *s = new_stub(lw, kind);
     s->site = miss;
     s->resume = c->p;
     s->eip = eip;
@@ -267,12 +289,17 @@ static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
     s->size = (uint8_t)size;
 }
 
+static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
+{
+    emit_load_as(lw, seg, size, eip, false);
+}
+
 /* Store EDX's low `size` bits at seg:EAX. */
 static void emit_store(struct lower *lw, int seg, int size, uint32_t eip)
 {
     struct cbuf *c = &lw->c;
     if (!seg_flat(lw, seg)) {
-        emit_slow_call(lw, true, seg, size, eip, lw->pending);
+        emit_slow_call(lw, STUB_STORE, seg, size, eip, lw->pending);
         return;
     }
     uint8_t *miss = emit_tlb(lw, TLB_WRITE, size / 8);
@@ -304,7 +331,7 @@ void lower_emit_stubs(struct lower *lw)
             x_patch32(x_jmp32(c), lw->j->exit_null);
             continue;
         }
-        emit_slow_call(lw, s->kind == STUB_STORE, s->seg, s->size, s->eip, s->pending);
+        emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending);
         x_patch32(x_jmp32(c), s->resume);
     }
 }
@@ -312,7 +339,8 @@ void lower_emit_stubs(struct lower *lw)
 /* --- operands --- */
 
 /* H = the E operand (register or memory); H_ADDR keeps a memory offset. */
-static void load_E(struct lower *lw, const struct insn *in, int size, int h, uint32_t eip)
+static void load_E_as(struct lower *lw, const struct insn *in, int size, int h, uint32_t eip,
+                      bool rmw)
 {
     if (in->mod == 3) {
         load_greg(lw, h, in->rm, size);
@@ -320,10 +348,15 @@ static void load_E(struct lower *lw, const struct insn *in, int size, int h, uin
     }
     emit_ea(lw, in);
     x_mov32(&lw->c, H_ADDR, X_RAX);
-    emit_load(lw, in->seg, size, eip);
+    emit_load_as(lw, in->seg, size, eip, rmw);
     if (h != X_RDX) {
         x_mov32(&lw->c, h, X_RDX);
     }
+}
+
+static void load_E(struct lower *lw, const struct insn *in, int size, int h, uint32_t eip)
+{
+    load_E_as(lw, in, size, h, eip, false);
 }
 
 /* --- the instruction forms --- */
@@ -331,6 +364,9 @@ static void load_E(struct lower *lw, const struct insn *in, int size, int h, uin
 static void set_cc(struct lower *lw, int op, int size, bool with_operands)
 {
     struct cbuf *c = &lw->c;
+    lw->cc_known = op == CC_ADD || op == CC_SUB || op == CC_LOGIC;
+    lw->cc_op_known = (uint8_t)op;
+    lw->cc_size_known = (uint8_t)size;
     x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(op | size << 8));
     x_st32(c, CPU_FIELD(cc_res), H_RES);
     if (with_operands) {
@@ -370,8 +406,8 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     if (op == 8) {
         op = XA_AND;
     }
-    load_E(lw, in, size, g_dst ? H_B : H_A, eip);
     bool mem_dst = in->mod != 3 && write && !g_dst;
+    load_E_as(lw, in, size, g_dst ? H_B : H_A, eip, mem_dst);
     int other = g_dst ? H_A : H_B;
     if (imm) {
         x_movi32(c, other, in->imm & size_mask(size));
@@ -383,11 +419,19 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
         x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
         emit_store(lw, in->seg, size, eip);
-        set_cc(lw, cc, size, cc != CC_LOGIC);
+        if (lw->live) {
+            set_cc(lw, cc, size, cc != CC_LOGIC);
+        } else {
+            lw->cc_known = false;
+        }
         lower_stop_check(lw, next, 1);
         return true;
     }
-    set_cc(lw, cc, size, cc != CC_LOGIC);
+    if (lw->live) {
+        set_cc(lw, cc, size, cc != CC_LOGIC);
+    } else {
+        lw->cc_known = false;
+    }
     if (write) {
         store_greg(lw, g_dst ? in->reg : in->rm, size, H_RES);
     }
@@ -549,6 +593,13 @@ static bool lower_lea(struct lower *lw, const struct insn *in)
 static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size)
 {
     struct cbuf *c = &lw->c;
+    lw->cc_known = false;
+    if (!lw->live) {
+        load_greg(lw, H_A, r, size);
+        x_lea32(c, H_RES, xm(H_A, dec ? -1 : 1));
+        store_greg(lw, r, size, H_RES);
+        return true;
+    }
     x_mov64(c, X_RDI, X_RBX);
     x_call_abs(c, (const void *)cpu_cf);
     x_movzx8(c, X_RAX, X_RAX);
@@ -562,10 +613,184 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     return true;
 }
 
-bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next)
+/* Rotates change only CF and OF: the other flags become eager. */
+static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of)
+{
+    uint32_t f = cpu_get_eflags(cpu) & ~(F_CF | F_OF);
+    cc_set_eager(cpu, f | cf_of);
+}
+
+/*
+ * EAX = F_CF | F_OF for a shift or rotate just done on H_RES (host CF is
+ * the last bit out: for ROL the result's LSB, for ROR its MSB).
+ */
+static void shift_cf_of(struct lower *lw, int kind)
+{
+    struct cbuf *c = &lw->c;
+    x_setcc(c, XC_B, X_RAX);
+    x_movzx8(c, X_RAX, X_RAX);
+    if (kind == 7) {
+        return;                     /* SAR: OF = 0 */
+    }
+    x_mov32(c, X_RCX, H_RES);
+    if (kind == 1 || kind == 5) {   /* ROR, SHR: bit 31 ^ bit 30 of the result */
+        x_shifti32(c, XS_SHR, X_RCX, 30);
+        x_mov32(c, X_RDX, X_RCX);
+        x_shifti32(c, XS_SHR, X_RDX, 1);
+        x_alu32(c, XA_XOR, X_RCX, X_RDX);
+        x_alu32i(c, XA_AND, X_RCX, 1);
+    } else {                        /* ROL, SHL: CF ^ bit 31 of the result */
+        x_shifti32(c, XS_SHR, X_RCX, 31);
+        x_alu32(c, XA_XOR, X_RCX, X_RAX);
+    }
+    x_shifti32(c, XS_SHL, X_RCX, 11);
+    x_alu32(c, XA_OR, X_RAX, X_RCX);
+}
+
+/* SHL/SHR/SAR/ROL/ROR of a 32-bit register by an immediate, 1 or CL. */
+static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
+{
+    struct cbuf *c = &lw->c;
+    int kind = in->reg;
+    bool by_cl = (in->opcode & 0xFE) == 0xD2;
+    unsigned n = ((in->opcode & 0xFE) == 0xD0 ? 1 : in->imm) & 31;
+    if (in->mod != 3 || in->opsize != 32 || !(in->opcode & 1) || kind == 2 || kind == 3) {
+        return false;
+    }
+    if (!by_cl && n == 0) {
+        return true;    /* a masked count of 0 changes nothing */
+    }
+    static const int hop[8] = { XS_ROL, XS_ROR, XS_RCL, XS_RCR, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
+    load_greg(lw, H_RES, in->rm, 32);
+    uint8_t *skip = NULL;
+    if (by_cl) {
+        x_ld32(c, X_RCX, CPU_FIELD(r[R_ECX]));
+        x_alu32i(c, XA_AND, X_RCX, 31);
+        skip = x_jcc32(c, XC_E);
+        x_shiftcl32(c, hop[kind], H_RES);
+    } else {
+        x_shifti32(c, hop[kind], H_RES, (uint8_t)n);
+    }
+    if (live) {
+        shift_cf_of(lw, kind);
+        if (kind <= 1) {
+            x_mov32(c, X_RSI, X_RAX);
+            x_mov64(c, X_RDI, X_RBX);
+            x_call_abs(c, (const void *)jit_rot_flags);
+        } else {
+            x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+            x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
+            x_st32(c, CPU_FIELD(cc_res), H_RES);
+        }
+        lw->cc_known = false;
+    }
+    store_greg(lw, in->rm, 32, H_RES);
+    if (skip) {
+        x_patch32(skip, c->p);
+    }
+    return true;
+}
+
+/* Host flags = the guest's for a condition test, if the block knows how. */
+static bool emit_cond_flags(struct lower *lw)
+{
+    struct cbuf *c = &lw->c;
+    if (lw->host_flags) {
+        return true;
+    }
+    if (!lw->cc_known) {
+        return false;
+    }
+    int size = lw->cc_size_known;
+    char o16[2] = { 0x66, 0 };
+    if (lw->cc_op_known == CC_LOGIC) {
+        x_ld32(c, X_RCX, CPU_FIELD(cc_res));
+        o16[1] = (char)(size == 8 ? 0x84 : 0x85);   /* test */
+        if (size == 16) {
+            x_op_reg(c, false, o16, 2, X_RCX, X_RCX, false);
+        } else {
+            x_op_reg(c, false, o16 + 1, 1, X_RCX, X_RCX, size == 8);
+        }
+        return true;
+    }
+    x_ld32(c, X_RCX, CPU_FIELD(cc_a));
+    x_ld32(c, X_RDX, CPU_FIELD(cc_b));
+    int op = lw->cc_op_known == CC_ADD ? XA_ADD : XA_CMP;
+    o16[1] = (char)(op << 3 | (size == 8 ? 0 : 1));
+    if (size == 16) {
+        x_op_reg(c, false, o16, 2, X_RDX, X_RCX, false);
+    } else {
+        x_op_reg(c, false, o16 + 1, 1, X_RDX, X_RCX, size == 8);
+    }
+    return true;
+}
+
+/* EAX = condition cc of the guest flags (0 or 1). */
+static void emit_cond_value(struct lower *lw, int cc)
+{
+    struct cbuf *c = &lw->c;
+    if (emit_cond_flags(lw)) {
+        x_setcc(c, cc, X_RAX);
+    } else {
+        x_mov64(c, X_RDI, X_RBX);
+        x_movi32(c, X_RSI, (uint32_t)cc);
+        x_call_abs(c, (const void *)cpu_cond);
+    }
+    x_movzx8(c, X_RAX, X_RAX);
+}
+
+/* SETcc r8 and CMOVcc r, r/m. */
+static bool lower_setcc_cmov(struct lower *lw, const struct insn *in, uint32_t eip)
+{
+    struct cbuf *c = &lw->c;
+    if (in->op->fn == op_setcc) {
+        if (in->mod != 3) {
+            return false;
+        }
+        emit_cond_value(lw, in->opcode & 15);
+        store_greg(lw, in->rm, 8, X_RAX);
+        return true;
+    }
+    /* the source is read (and may fault) whatever the condition */
+    load_E(lw, in, in->opsize, H_A, eip);
+    emit_cond_value(lw, in->opcode & 15);
+    x_test32(c, X_RAX, X_RAX);
+    uint8_t *skip = x_jcc32(c, XC_E);
+    store_greg(lw, in->reg, in->opsize, H_A);
+    x_patch32(skip, c->p);
+    return true;
+}
+
+/* NOT and NEG of a register. */
+static bool lower_not_neg(struct lower *lw, const struct insn *in, int size, bool neg, bool live)
+{
+    struct cbuf *c = &lw->c;
+    if (in->mod != 3) {
+        return false;
+    }
+    load_greg(lw, H_B, in->rm, size);
+    if (neg) {
+        x_movi32(c, H_A, 0);
+        alu_op(lw, XA_SUB, size);
+        if (live) {
+            set_cc(lw, CC_SUB, size, true);
+        } else {
+            lw->cc_known = false;
+        }
+        store_greg(lw, in->rm, size, H_RES);
+        lw->host_flags = true;
+        return true;
+    }
+    x_op_reg(c, false, "\xF7", 1, 2, H_B, false);   /* not r13d */
+    store_greg(lw, in->rm, size, H_B);
+    return true;
+}
+
+bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live)
 {
     op_fn *fn = in->op->fn;
     lw->host_flags = false;
+    lw->live = live;
     bool done = false;
     int bsize = insn_bsize(in);
     if (fn == op_alu_Ev_Gv || fn == op_alu_Eb_Gb) {
@@ -604,6 +829,26 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
                          fn == op_movsx_Gv_Eb || fn == op_movsx_Gv_Ew, eip);
     } else if (fn == op_lea_Gv_M) {
         done = lower_lea(lw, in);
+    } else if (fn == op_mov_eAX_Ov || fn == op_mov_AL_Ob || fn == op_mov_Ov_eAX ||
+               fn == op_mov_Ob_AL) {
+        /* moffs: the same as MOV with a [disp] operand and the accumulator */
+        struct insn r = *in;
+        r.mod = 0;
+        r.base = r.index = REG_NONE;
+        r.disp = (int32_t)in->imm;
+        r.reg = R_EAX;
+        bool load = fn == op_mov_eAX_Ov || fn == op_mov_AL_Ob;
+        bool byte = fn == op_mov_AL_Ob || fn == op_mov_Ob_AL;
+        r.op = &(const struct opdesc){ .fn = load ? (byte ? op_mov_Gb_Eb : op_mov_Gv_Ev)
+                                                  : (byte ? op_mov_Eb_Gb : op_mov_Ev_Gv) };
+        done = lower_mov(lw, &r, eip, next);
+    } else if (fn == op_shift_Ev) {
+        done = lower_shift(lw, in, live);
+    } else if (fn == op_setcc || fn == op_cmov) {
+        done = lower_setcc_cmov(lw, in, eip);
+    } else if (fn == op_not_Ev || fn == op_not_Eb || fn == op_neg_Ev || fn == op_neg_Eb) {
+        done = lower_not_neg(lw, in, (fn == op_not_Eb || fn == op_neg_Eb) ? 8 : in->opsize,
+                             fn == op_neg_Ev || fn == op_neg_Eb, live);
     } else if (fn == op_push_Zv || fn == op_push_Iz || fn == op_pop_Zv) {
         done = lower_push_pop(lw, in, eip, next);
     } else if (fn == op_inc_Zv || fn == op_dec_Zv) {
@@ -622,7 +867,7 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
 uint8_t *lower_jcc(struct lower *lw, int cc)
 {
     struct cbuf *c = &lw->c;
-    if (lw->host_flags) {
+    if (emit_cond_flags(lw)) {
         return x_jcc32(c, cc);
     }
     x_mov64(c, X_RDI, X_RBX);
@@ -630,4 +875,47 @@ uint8_t *lower_jcc(struct lower *lw, int cc)
     x_call_abs(c, (const void *)cpu_cond);
     x_test8(c, X_RAX, X_RAX);
     return x_jcc32(c, XC_NE);
+}
+
+int lower_flag_effect(const struct insn *in)
+{
+    op_fn *fn = in->op->fn;
+    bool mem = (in->op->attr & A_MODRM) && in->mod != 3;
+    if (fn == op_lea_Gv_M || fn == op_mov_Zv_Iv || fn == op_mov_Zb_Ib || fn == op_nop) {
+        return FX_NONE;
+    }
+    if (mem) {
+        return FX_READ;     /* a fault would show the flags as they are */
+    }
+    if (fn == op_alu_Ev_Gv || fn == op_alu_Eb_Gb || fn == op_alu_Gv_Ev || fn == op_alu_Gb_Eb ||
+        fn == op_alu_eAX_Iz || fn == op_alu_AL_Ib) {
+        int kind = (in->opcode >> 3) & 7;
+        return (kind == XA_ADC || kind == XA_SBB) ? FX_READ : FX_WRITE;
+    }
+    if (fn == op_alu_Ev_Iz || fn == op_alu_Eb_Ib) {
+        return (in->reg == XA_ADC || in->reg == XA_SBB) ? FX_READ : FX_WRITE;
+    }
+    if (fn == op_test_Ev_Gv || fn == op_test_Eb_Gb || fn == op_test_Ev_Iz || fn == op_test_Eb_Ib ||
+        fn == op_test_eAX_Iz || fn == op_test_AL_Ib || fn == op_neg_Ev || fn == op_neg_Eb) {
+        return FX_WRITE;
+    }
+    if (fn == op_mov_Ev_Gv || fn == op_mov_Eb_Gb || fn == op_mov_Gv_Ev || fn == op_mov_Gb_Eb ||
+        fn == op_mov_Ev_Iz || fn == op_mov_Eb_Ib || fn == op_movzx_Gv_Eb || fn == op_movzx_Gv_Ew ||
+        fn == op_movsx_Gv_Eb || fn == op_movsx_Gv_Ew || fn == op_not_Ev || fn == op_not_Eb ||
+        fn == op_inc_Zv || fn == op_dec_Zv || fn == op_inc_Ev || fn == op_dec_Ev ||
+        fn == op_inc_Eb || fn == op_dec_Eb) {
+        return FX_NONE;     /* INC/DEC pass CF through: live before iff live after */
+    }
+    if ((fn == op_shift_Ev || fn == op_shift_Eb) && (in->opcode & 0xFE) == 0xD2) {
+        /* count in CL: maybe 0 (no change); RCL/RCR read CF */
+        return (in->reg == 2 || in->reg == 3) ? FX_READ : FX_NONE;
+    }
+    if (fn == op_shift_Ev || fn == op_shift_Eb) {
+        unsigned n = ((in->opcode & 0xFE) == 0xD0 ? 1 : in->imm) & 31;
+        if (n == 0 || in->reg == 0 || in->reg == 1) {
+            return FX_NONE;  /* nothing, or CF/OF only (kept live if read later) */
+        }
+        return (in->reg == 2 || in->reg == 3) ? FX_READ : FX_WRITE;
+    }
+    return FX_READ;
 }

@@ -33,6 +33,10 @@ struct lower {
     /* the host flags hold the guest's flags of the last instruction, which
      * was an inline ADD/SUB/CMP/AND/OR/XOR/TEST of `flags_size` bits */
     bool host_flags;
+    bool live;          /* the current instruction's flags are read later */
+    /* cpu->cc_op is statically known here: set by an inline ADD/SUB/LOGIC */
+    bool cc_known;
+    uint8_t cc_op_known, cc_size_known;
     struct lower_stub stubs[LOWER_MAX_STUBS];
     unsigned nstubs;
 };
@@ -47,8 +51,15 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
  * the block (at `next`) if it did.  `retired`: 1 if the instruction is
  * not yet in the pending count (inline forms), 0 if it is (handlers). */
 void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired);
-/* Inline code for a plain instruction; false if it has no inline form. */
-bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);
+/*
+ * Inline code for a plain instruction; false if it has no inline form.
+ * `live`: something after it (a reader, a possible fault, the block's end)
+ * may see the flags it sets; if not they are not computed.
+ */
+bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live);
+/* What an instruction does to the arithmetic flags (for the liveness pass). */
+enum { FX_NONE, FX_WRITE, FX_READ };
+int lower_flag_effect(const struct insn *in);
 /* CALL rel inline (the push); false if it needs the handler. */
 bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);
 /* RET / RET imm16 inline: EIP = the popped target; false if it needs the handler. */

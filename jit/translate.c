@@ -26,8 +26,6 @@
  *             generated code (jit_lookup_indirect), the loop on a miss.
  */
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/ops.h"
@@ -85,12 +83,23 @@ struct tctx {
     unsigned nexits;
 };
 
-/* A chainable exit to `target`: the jump goes to its own stub until chained. */
+static void emit_indirect_exit(struct tctx *t);
+
+/*
+ * A chainable exit to `target`: the jump goes to its own stub until
+ * chained.  Chains stay within the block's page; a target on another page
+ * is found by a lookup each time (its mapping may change).
+ */
 static void exit_chain(struct tctx *t, uint32_t target)
 {
     struct cbuf *c = &t->lw.c;
     lower_flush_icount(&t->lw);
     x_st32i(c, CPU_FIELD(eip), target);
+    const struct jit_key *k = t->lw.k;
+    if (((k->cs_base + target) ^ (k->cs_base + k->eip)) & ~0xFFFu) {
+        emit_indirect_exit(t);
+        return;
+    }
     struct jit_exit *x = &t->b->exits[t->nexits++];
     x->blk = t->b;
     x->site = x_jmp32(c);
@@ -121,6 +130,7 @@ static void emit_indirect_exit(struct tctx *t)
     struct cbuf *c = &t->lw.c;
     lower_flush_icount(&t->lw);
     x_mov64(c, X_RDI, X_RBX);
+    x_movi64(c, X_RSI, (uint64_t)(uintptr_t)t->b);
     x_call_abs(c, (const void *)jit_lookup_indirect);
     x_test32(c, X_RAX, X_RAX);
     x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
@@ -164,11 +174,12 @@ static bool emit_jcc(struct tctx *t, const struct insn *in, uint32_t next)
     return true;
 }
 
-static bool emit_insn(struct tctx *t, const struct insn *in, uint32_t eip, uint32_t next)
+static bool emit_insn(struct tctx *t, const struct insn *in, uint32_t eip, uint32_t next,
+                      bool live)
 {
     int kind = classify(in);
     op_fn *fn = in->op->fn;
-    if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next)) {
+    if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next, live)) {
         return true;
     }
     if (fn == op_jcc && emit_jcc(t, in, next)) {
@@ -239,11 +250,68 @@ static uint8_t *emit_entry(struct tctx *t)
     return n_at;
 }
 
+/* One decoded instruction of the block being translated. */
+struct tinsn {
+    struct insn in;
+    uint32_t eip, next;
+    bool live;          /* its flags may be seen later */
+};
+
+/* Decode the block's instructions (up to the first that ends it); 0 if none. */
+static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8_t *host,
+                             struct tinsn *ti, unsigned *bytes)
+{
+    bool code32 = k->flags & JK_CODE32;
+    int size32 = code32 && !(k->flags & JK_VM);
+    uint32_t lim = code32 || k->cs_limit < 0xFFFF ? k->cs_limit : 0xFFFF;
+    unsigned avail = 4096 - (k->phys & 0xFFF), pos = 0, n = 0;
+    uint32_t eip = k->eip;
+    while (n < j->max_block_insns) {
+        struct tinsn *t = &ti[n];
+        int len = insn_decode_buf(&t->in, host + pos, avail - pos, size32);
+        uint32_t last = eip + (uint32_t)len - 1;
+        if (len <= 0 || last < eip || last > lim) {
+            break;
+        }
+        t->eip = eip;
+        t->next = code32 ? eip + (uint32_t)len : ((eip + (uint32_t)len) & 0xFFFF);
+        n++;
+        pos += (unsigned)len;
+        if (classify(&t->in) != K_PLAIN || pos >= avail || t->next < eip) {
+            break;
+        }
+        eip = t->next;
+    }
+    *bytes = pos;
+    return n;
+}
+
+/* Backward pass: which instructions' flags can anything see? */
+static void flag_liveness(struct tinsn *ti, unsigned n)
+{
+    bool live = true;   /* the block's exits: whatever runs next may read them */
+    for (unsigned i = n; i-- > 0;) {
+        ti[i].live = live;
+        int fx = lower_flag_effect(&ti[i].in);
+        if (fx == FX_WRITE) {
+            live = false;
+        } else if (fx == FX_READ) {
+            live = true;
+        }
+    }
+}
+
 struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const uint8_t *host)
 {
     if (j->size - j->used < MAX_BLOCK_CODE) {
         return NULL;
     }
+    struct tinsn ti[JIT_MAX_BLOCK_INSNS];
+    unsigned bytes, n = decode_block(j, k, host, ti, &bytes);
+    if (n == 0) {
+        return NULL;
+    }
+    flag_liveness(ti, n);
     struct jit_block *b = jit_block_alloc(j);
     if (!b) {
         return NULL;
@@ -254,54 +322,24 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
     b->key = *k;
     b->code = t.lw.c.p;
     uint8_t *n_at = emit_entry(&t);
-    bool code32 = k->flags & JK_CODE32;
-    int size32 = code32 && !(k->flags & JK_VM);
-    uint32_t lim = code32 || k->cs_limit < 0xFFFF ? k->cs_limit : 0xFFFF;
-    unsigned avail = 4096 - (k->phys & 0xFFF), pos = 0, n = 0;
-    uint32_t eip = k->eip;
-    for (;;) {
-        struct insn in;
-        int len = insn_decode_buf(&in, host + pos, avail - pos, size32);
-        uint32_t last = eip + (uint32_t)len - 1;
-        if (len <= 0 || last < eip || last > lim) {
-            if (n == 0) {
-                break;
-            }
-            exit_chain(&t, eip);
-            break;
-        }
-        uint32_t next = code32 ? eip + (uint32_t)len : ((eip + (uint32_t)len) & 0xFFFF);
-        bool wrapped = next < eip;
-        n++;
-        pos += (unsigned)len;
-        bool more = emit_insn(&t, &in, eip, next);
-        eip = next;
-        if (!more) {
-            break;
-        }
-        if (n >= j->max_block_insns || pos >= avail || wrapped || t.lw.c.overflow) {
-            exit_chain(&t, eip);
-            break;
-        }
+    unsigned i = 0;
+    bool more = true;
+    while (more && i < n && !t.lw.c.overflow) {
+        more = emit_insn(&t, &ti[i].in, ti[i].eip, ti[i].next, ti[i].live);
+        i++;
+    }
+    if (more) {
+        exit_chain(&t, ti[i - 1].next);
     }
     lower_emit_stubs(&t.lw);
-    if (n == 0 || t.lw.c.overflow) {
+    if (t.lw.c.overflow) {
         j->nblocks--;
         j->ninsns = insns_mark;
         return NULL;
     }
-    b->ninsn = n;
-    *n_at = (uint8_t)n;
-    b->end_phys = k->phys + pos;
-    if (getenv("KASOU_JIT_DUMP")) {
-        char name[64];
-        snprintf(name, sizeof(name), "/tmp/jit-%08x.bin", k->eip);
-        FILE *f = fopen(name, "wb");
-        if (f) {
-            fwrite(b->code, 1, (size_t)(t.lw.c.p - b->code), f);
-            fclose(f);
-        }
-    }
+    b->ninsn = i;
+    *n_at = (uint8_t)i;
+    b->end_phys = k->phys + bytes;
     j->used = ((size_t)(t.lw.c.p - j->rw) + 15) & ~(size_t)15;
     jit_block_publish(j, b);
     return b;

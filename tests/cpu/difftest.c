@@ -3,7 +3,8 @@
  * host CPU.
  *
  * Usage: tests/difftest --native PATH [--count N] [--start K] [--seed S]
- *                       [--groups LIST] [--one K] [--max-print N] [-v]
+ *                       [--groups LIST] [--one K] [--max-print N]
+ *                       [--accel interp|jit] [-v]
  *
  * The generator (diffgen.c) makes sequence K of a seeded stream: a few
  * random 32-bit user-mode instructions with their setup.  tests/diff-native
@@ -25,6 +26,12 @@
  * Instructions are stepped here rather than through cpu_run(): the loop
  * below does what interp.c's exec_one() does, but a fault longjmps back to
  * this loop instead of being delivered, so the vector is seen directly.
+ *
+ * With --accel jit the emulated side runs translated blocks instead
+ * (cpu->accel->exec, as cpu_run would call it), stepping only where the
+ * translator declines.  A block runs to its end, so the code is followed
+ * by a HLT rather than the RET: it ends the block and, at CPL 3, faults
+ * (#GP) with EIP at the end, which counts as reaching it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,10 +42,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "cpu/cpu.h"
 #include "cpu/insn.h"
 #include "diffgen.h"
 #include "hw/bus.h"
+#ifdef CONFIG_JIT
+#include "jit/jit.h"
+#endif
 
 #define RAM_SIZE (4u << 20)
 #define KASOU_ESP 0x001F0000u
@@ -52,6 +63,7 @@ struct opts {
     int max_print;
     bool verbose;
     bool bisect;
+    bool jit;
 };
 
 struct tally {
@@ -62,6 +74,8 @@ struct tally {
 struct world {
     struct bus *bus;
     struct cpu *cpu;
+    bool jit;
+    uint64_t stepped, in_blocks;    /* instructions each way (--accel jit) */
 };
 
 /* ---- the emulated side ---- */
@@ -74,23 +88,47 @@ static void flat_seg(struct seg *s, uint16_t sel, uint32_t type)
     s->ar = AR_P | AR_S | AR_DB | AR_G | (3u << 13) | (type << 8);
 }
 
-static void world_init(struct world *w)
+static void world_init(struct world *w, bool jit)
 {
     w->bus = bus_new(RAM_SIZE);
     w->cpu = calloc(1, sizeof(*w->cpu));
+    w->jit = jit;
+    w->stepped = w->in_blocks = 0;
     if (!w->bus || !w->cpu) {
         fprintf(stderr, "difftest: out of memory\n");
         exit(2);
     }
     cpu_init(w->cpu, w->bus);
+#ifdef CONFIG_JIT
+    if (jit && jit_attach(w->cpu, false) < 0) {
+        fprintf(stderr, "difftest: cannot attach the JIT\n");
+        exit(2);
+    }
+#else
+    if (jit) {
+        fprintf(stderr, "difftest: this build has no JIT\n");
+        exit(2);
+    }
+#endif
+}
+
+static void world_free(struct world *w)
+{
+#ifdef CONFIG_JIT
+    jit_detach(w->cpu);
+#endif
+    free(w->cpu);
+    bus_free(w->bus);
 }
 
 /* Load the sequence's starting state: CPL 3 user code in flat segments. */
 static void world_load(struct world *w, const struct diff_seq *s)
 {
     struct cpu *cpu = w->cpu;
-    memcpy(w->bus->ram + DIFF_CODE_ADDR, s->code, s->len);
-    w->bus->ram[DIFF_CODE_ADDR + s->len] = 0xC3;
+    /* through the bus, so that the previous sequence's blocks are dropped */
+    const uint8_t end = w->jit ? 0xF4 : 0xC3;   /* HLT or RET */
+    bus_write_buf(w->bus, DIFF_CODE_ADDR, s->code, s->len);
+    bus_write_buf(w->bus, DIFF_CODE_ADDR + s->len, &end, 1);
     memcpy(w->bus->ram + DIFF_DATA_ADDR, s->data, DIFF_DATA_SIZE);
     memset(w->bus->ram + DIFF_TREC_ADDR, 0, DIFF_TREC_MAX * DIFF_TREC_SIZE);
     cpu->cr0 |= CR0_PE;
@@ -107,6 +145,7 @@ static void world_load(struct world *w, const struct diff_seq *s)
     cpu->cc_op = CC_EAGER;
     cpu->eip = DIFF_CODE_ADDR;
     cpu->halted = false;
+    cpu->inhibit_irq = 0;
     cpu->exc_vec = -1;
     cpu->exc_depth = 0;
     /* the FNINIT state, every register holding +0 (see diff-native.c) */
@@ -120,36 +159,67 @@ static void world_load(struct world *w, const struct diff_seq *s)
     cpu->fpu.fcs = cpu->fpu.fds = 0;
 }
 
+/* One instruction, as interp.c's exec_one() runs it. */
+static void world_step(struct cpu *cpu)
+{
+    struct insn in;
+    cpu_decode(cpu, &in);
+    cpu->next_eip = cpu->eip + in.len;
+    if ((in.op->attr & A_MODRM) && in.mod != 3) {
+        cpu->ea = insn_ea(cpu, &in);
+    }
+    in.op->fn(cpu, &in);
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+}
+
 /*
- * Step until EIP reaches `end` (the RET the native side returns through).
- * Returns -1, or the vector of the fault that stopped the run.
+ * Translated blocks from CS:EIP, up to `budget` instructions, where
+ * cpu_run() would run them (not in an interrupt shadow or with TF set,
+ * which need instruction granularity); false if the translator declines.
+ * Nothing delivers events here, so the shadow is dropped after one step.
+ */
+static bool world_blocks(struct world *w, uint64_t budget)
+{
+    struct cpu *cpu = w->cpu;
+    bool shadow = cpu->inhibit_irq != 0;
+    cpu->inhibit_irq = 0;
+    if (!w->jit || shadow || cpu->dbg_armed || (cpu->eflags & (F_TF | F_RF))) {
+        return false;
+    }
+    uint64_t before = cpu->icount;
+    bool ran = cpu->accel->exec(cpu, cpu->icount + budget);
+    w->in_blocks += cpu->icount - before;
+    return ran;
+}
+
+/*
+ * Run until EIP reaches `end` (the RET the native side returns through).
+ * Returns -1, or the vector of the fault that stopped the run (-2: the
+ * step limit).  Steps are counted in cpu->icount, which survives the
+ * longjmp.
  */
 static int world_run(struct world *w, uint32_t end)
 {
     struct cpu *cpu = w->cpu;
-    volatile int steps = 0;
+    const uint64_t start = cpu->icount;
     cpu->jmp_valid = true;
     if (setjmp(cpu->jmp)) {
         int vec = cpu->exc_vec;
         cpu->exc_vec = -1;
         cpu->exc_depth = 0;
         cpu->jmp_valid = false;
-        return vec;
+        /* the HLT after the code: the run reached its end */
+        return w->jit && vec == EX_GP && cpu->eip == end ? -1 : vec;
     }
-    while (cpu->eip != end && steps < STEP_LIMIT) {
-        struct insn in;
-        cpu_decode(cpu, &in);
-        cpu->next_eip = cpu->eip + in.len;
-        if ((in.op->attr & A_MODRM) && in.mod != 3) {
-            cpu->ea = insn_ea(cpu, &in);
+    while (cpu->eip != end && cpu->icount - start < STEP_LIMIT) {
+        if (!world_blocks(w, STEP_LIMIT - (cpu->icount - start))) {
+            world_step(cpu);
+            w->stepped++;
         }
-        in.op->fn(cpu, &in);
-        cpu->eip = cpu->next_eip;
-        cpu->icount++;
-        steps = steps + 1;
     }
     cpu->jmp_valid = false;
-    return steps < STEP_LIMIT ? -1 : -2;
+    return cpu->icount - start < STEP_LIMIT ? -1 : -2;
 }
 
 /* The FNSAVE image of the emulated x87 (the fields the test compares). */
@@ -485,7 +555,8 @@ static uint32_t parse_groups(const char *list)
 static void usage(void)
 {
     fprintf(stderr, "usage: difftest --native PATH [--count N] [--start K] [--seed S]\n"
-                    "                [--groups LIST] [--one K] [--bisect K] [--max-print N] [-v]\n");
+                    "                [--groups LIST] [--one K] [--bisect K] [--max-print N]\n"
+                    "                [--accel interp|jit] [-v]\n");
     exit(2);
 }
 
@@ -523,6 +594,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
             o->bisect = true;
         } else if (!strcmp(a, "--max-print")) {
             o->max_print = atoi(v);
+        } else if (!strcmp(a, "--accel") && (!strcmp(v, "jit") || !strcmp(v, "interp"))) {
+            o->jit = !strcmp(v, "jit");
         } else {
             usage();
         }
@@ -627,11 +700,10 @@ int main(int argc, char **argv)
     struct opts o;
     parse_args(argc, argv, &o);
     struct world w;
-    world_init(&w);
+    world_init(&w, o.jit);
     if (o.bisect) {
         int rc = bisect(&o, &w);
-        free(w.cpu);
-        bus_free(w.bus);
+        world_free(&w);
         return rc;
     }
     struct tally t;
@@ -639,6 +711,11 @@ int main(int argc, char **argv)
     printf("difftest: %u sequences, %u mismatches (groups: ", t.done, t.bad);
     print_groups(stdout, o.groups);
     printf("; %u ended in a fault natively)\n", t.faults);
+    if (o.jit) {
+        /* a block that faults is not counted: its retired part is small */
+        printf("difftest: jit: %" PRIu64 " instructions retired in translated blocks, "
+               "%" PRIu64 " stepped\n", w.in_blocks, w.stepped);
+    }
     if (t.bad) {
         printf("difftest: mismatching sequences per group used:");
         for (int i = 0; i < DG_COUNT; i++) {
@@ -648,7 +725,6 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
-    free(w.cpu);
-    bus_free(w.bus);
+    world_free(&w);
     return t.bad ? 1 : 0;
 }

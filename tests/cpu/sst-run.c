@@ -2,7 +2,7 @@
  * sst-run.c - the SingleStepTests conformance runner.
  *
  * Usage: tests/sst-run [-v] [--summary] [-f PREFIX]... [--min-pass PCT]
- *                      [--list-skips] DIR...
+ *                      [--accel interp|jit] [--list-skips] DIR...
  *
  * Each DIR is one set of hardware-captured vectors (8086 or 80286, told by
  * the directory's name), one gzipped JSON array per opcode form.  For every
@@ -38,6 +38,13 @@
  * Differences between these chips and a 386-class CPU are skipped or
  * adjusted, never faked; the table `skips` names each one and why
  * (--list-skips prints it).  Everything else runs: a failure is a CPU bug.
+ *
+ * With --accel jit the translator runs the vectors, one instruction a
+ * block so that each vector's instruction is translated alone.  The runner
+ * writes RAM from the host, so it reports those writes to the bus's code
+ * hook (stale translations would run otherwise), and it fills the fetch
+ * TLB entry of the first instruction: a reset empties the TLB, and the
+ * translator leaves a page that is not in it to the interpreter.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,10 +57,16 @@
 #include <sys/time.h>
 #include <zlib.h>
 
+#include "config.h"
 #include "cpu/cpu.h"
 #include "cpu/insn.h"
+#include "cpu/mem.h"
 #include "hw/bus.h"
 #include "util/json.h"
+#ifdef CONFIG_JIT
+#include "jit/jit.h"
+#include "jit/jit_int.h"
+#endif
 
 #define RAM_SIZE (2u << 20)
 #define MAX_ARMED 512
@@ -205,6 +218,7 @@ struct runner {
     char **revoked;
     size_t nrevoked;
     bool verbose, summary;
+    bool jit;                   /* --accel jit */
     double min_pass;            /* required pass percentage per set */
     const char **only;
     int nonly;
@@ -656,6 +670,21 @@ static void poke(struct runner *r, uint32_t a, uint8_t val)
     touch(r, a);
 }
 
+/* Tell the bus (the translator) that the runner rewrote the bytes the
+ * vector touched, the IVT and the sentinels, as a device's DMA would. */
+static void notify_writes(struct runner *r)
+{
+    struct bus *b = r->bus;
+    if (!b->write_notify) {
+        return;
+    }
+    for (size_t i = 0; i < r->ntouched; i++) {
+        b->write_notify(b->notify_opaque, r->touched[i], 1);
+    }
+    b->write_notify(b->notify_opaque, 0, 0x400);
+    b->write_notify(b->notify_opaque, r->sentinel, 512);
+}
+
 /* Undo the vector's RAM (and the runner's IVT/sentinel writes). */
 static void clear_ram(struct runner *r)
 {
@@ -663,9 +692,10 @@ static void clear_ram(struct runner *r)
         r->ram[r->touched[i]] = 0;
         r->listed[r->touched[i]] = 0;
     }
-    r->ntouched = 0;
     memset(r->ram, 0, 0x400);
     memset(r->ram + r->sentinel, 0, 512);
+    notify_writes(r);
+    r->ntouched = 0;
 }
 
 static bool region_free(const struct runner *r, uint32_t a, uint32_t n)
@@ -758,6 +788,22 @@ static void load_vec(struct runner *r, const struct vec *v)
     load_ram(r, v->iram, 1);
     load_ram(r, v->fram, 2);
     arm_ivt(r);
+    notify_writes(r);
+}
+
+/*
+ * Fill the fetch TLB entry for CS:IP the way the fetch would (real mode,
+ * no paging: no other effect), so that the translator runs the vector's
+ * first instruction.  Not for a page the IVT hook splits: no TLB entry.
+ */
+static void prime_fetch(struct runner *r)
+{
+    struct cpu *cpu = r->cpu;
+    uint32_t lin = cpu->seg[S_CS].base + (cpu->eip & 0xFFFF);
+    bool writable;
+    if (cpu->accel && bus_page_ptr(r->bus, (lin & cpu->a20_mask) & ~0xFFFu, &writable)) {
+        (void)mmu_read(cpu, lin, 1, ACC_X | cpu_acc_user(cpu));
+    }
 }
 
 /* The vector whose handler entry CS:IP is at (after its HLT), or -1. */
@@ -823,6 +869,7 @@ static int run_guarded(struct runner *r, const struct vec *v)
         return stop;
     }
     watchdog(WATCHDOG_USEC);
+    prime_fetch(r);
     stop = run_cpu(r, v);
     watchdog(0);
     return stop;
@@ -1324,6 +1371,8 @@ static void usage(FILE *f)
           "  --summary     print per-file failure counts and skip reasons\n"
           "  --min-pass PCT  required pass percentage of each set's runnable\n"
           "                vectors (default 99.5)\n"
+          "  --accel ENGINE  interp (default) or jit: the translator, one\n"
+          "                instruction a block\n"
           "  --list-skips  print what is skipped or adjusted, and why\n"
           "Exit status: 0 if every set passes >= PCT% of its runnable vectors,\n"
           "1 otherwise, 2 on bad arguments or unreadable files.\n", f);
@@ -1355,6 +1404,9 @@ static int parse_args(struct runner *r, int argc, char **argv, const char ***dir
             }
         } else if (!strcmp(a, "-f") && i + 1 < argc) {
             r->only[r->nonly++] = argv[++i];
+        } else if (!strcmp(a, "--accel") && i + 1 < argc &&
+                   (!strcmp(argv[i + 1], "jit") || !strcmp(argv[i + 1], "interp"))) {
+            r->jit = !strcmp(argv[++i], "jit");
         } else if (a[0] == '-') {
             fprintf(stderr, "sst-run: bad argument '%s'\n", a);
             usage(stderr);
@@ -1369,6 +1421,34 @@ static int parse_args(struct runner *r, int argc, char **argv, const char ***dir
         exit(2);
     }
     return ndirs;
+}
+
+static void attach_jit(struct runner *r)
+{
+    if (!r->jit) {
+        return;
+    }
+#ifdef CONFIG_JIT
+    if (jit_attach(r->cpu, false) < 0) {
+        die("cannot attach the JIT");
+    }
+    jit_set_block_limit(r->cpu, 1);
+#else
+    die("this build has no JIT");
+#endif
+}
+
+/* With the translator's counters: they show that it ran the vectors. */
+static void detach_jit(struct runner *r)
+{
+#ifdef CONFIG_JIT
+    if (r->jit) {
+        const struct jit *j = r->cpu->accel_opaque;
+        printf("jit: %llu blocks translated, %llu invalidated\n",
+               (unsigned long long)j->n_translated, (unsigned long long)j->n_invalidated);
+        jit_detach(r->cpu);
+    }
+#endif
 }
 
 int main(int argc, char **argv)
@@ -1387,6 +1467,7 @@ int main(int argc, char **argv)
         die("cannot map the IVT hook");
     }
     cpu_init(r.cpu, r.bus);
+    attach_jit(&r);
     struct sigaction sa = { .sa_handler = watchdog_fired };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGPROF, &sa, NULL);
@@ -1396,6 +1477,7 @@ int main(int argc, char **argv)
         ok &= run_set(&r, dirs[i], total);
     }
     printf("%ld passed, %ld failed, %ld skipped\n", total[0], total[1], total[2]);
+    detach_jit(&r);
     fflush(stdout);
     free_revoked(&r);
     free(r.files);

@@ -1,0 +1,617 @@
+/*
+ * The translator's own hazards, each run on a machine with the JIT and on
+ * an interpreting twin set up the same way, whose final state (registers,
+ * flags, EIP, icount, CR2, segments, all of RAM) must be the same:
+ *   - code modified while translated: the next instruction of the running
+ *     block, an earlier instruction of a running loop, the target of a
+ *     chained jump, a device's write between runs and from inside a block,
+ *     and a physical page written through a second linear address;
+ *   - a fault inside a block leaves the state of the faulting instruction;
+ *   - cpu_run(cpu, n) retires exactly n (never more) whatever the blocks;
+ *   - a pending interrupt is taken before another block runs, also when a
+ *     device raises it from a store in the middle of a chain of blocks;
+ *   - jit_set_block_limit.
+ * The translator's counters (jit_int.h) show that the translated path ran.
+ */
+#include <criterion/criterion.h>
+
+#include "config.h"
+
+#ifdef CONFIG_JIT
+
+#include "jit/jit.h"
+#include "jit/jit_int.h"
+#include "pm.h"
+
+#define CODE 0x1000u
+#define PD 0x30000u
+#define PT 0x31000u
+#define MMIO 0x1F0000u
+
+/* A machine with the translator at its normal block size, whatever
+ * KASOU_TEST_ACCEL asked tm_new for. */
+static struct tm jit_machine(void)
+{
+    struct tm t = tm_new();
+    jit_detach(t.cpu);
+    cr_assert_eq(jit_attach(t.cpu, false), 0);
+    return t;
+}
+
+static struct tm interp_machine(void)
+{
+    struct tm t = tm_new();
+    jit_detach(t.cpu);
+    return t;
+}
+
+static struct jit *jit_of(struct tm *t)
+{
+    return t->cpu->accel_opaque;
+}
+
+/* The valid block translated from EIP `eip`, or NULL. */
+static struct jit_block *block_at(struct tm *t, uint32_t eip)
+{
+    struct jit *j = jit_of(t);
+    for (unsigned i = 0; i < j->nblocks; i++) {
+        if (j->blocks[i].valid && j->blocks[i].key.eip == eip) {
+            return &j->blocks[i];
+        }
+    }
+    return NULL;
+}
+
+static void expect_same(struct tm *jt, struct tm *it)
+{
+    struct cpu *a = jt->cpu, *b = it->cpu;
+    for (int i = 0; i < 8; i++) {
+        cr_expect_eq(a->r[i], b->r[i], "r[%d]: jit %#x, interpreter %#x", i, a->r[i], b->r[i]);
+    }
+    cr_expect_eq(a->eip, b->eip, "eip: jit %#x, interpreter %#x", a->eip, b->eip);
+    uint32_t fa = cpu_get_eflags(a), fb = cpu_get_eflags(b);
+    cr_expect_eq(fa, fb, "eflags: jit %#x, interpreter %#x", fa, fb);
+    cr_expect_eq(a->icount, b->icount, "icount: jit %llu, interpreter %llu",
+                 (unsigned long long)a->icount, (unsigned long long)b->icount);
+    cr_expect_eq(a->cr2, b->cr2, "cr2: jit %#x, interpreter %#x", a->cr2, b->cr2);
+    cr_expect_eq(a->halted, b->halted);
+    for (int s = 0; s < 6; s++) {
+        cr_expect_eq(a->seg[s].sel, b->seg[s].sel, "sreg %d", s);
+        cr_expect_eq(a->seg[s].base, b->seg[s].base, "sreg %d", s);
+    }
+    if (!memcmp(jt->bus->ram, it->bus->ram, jt->bus->ram_size)) {
+        return;
+    }
+    for (uint32_t p = 0; p < jt->bus->ram_size; p++) {
+        if (jt->bus->ram[p] != it->bus->ram[p]) {
+            cr_expect_fail("RAM %#x: jit %#x, interpreter %#x", p, jt->bus->ram[p],
+                           it->bus->ram[p]);
+            break;
+        }
+    }
+}
+
+/* Flat 32-bit ring 0; with `paging`, RAM identity-mapped; a HLT handler
+ * for every exception, so that a fault ends the run at the handler. */
+static void flat32(struct tm *t, bool paging)
+{
+    pm_flat_gdt(t);
+    pm_exception_gates(t);
+    for (int v = 0; v < 32; v++) {
+        tm_put(t, PM_HANDLER(v), 0xF4, 1);
+    }
+    if (paging) {
+        pm_identity_paging(t, PD, PT, 512, 0x7);
+    }
+    pm_enter(t, 0, 0);
+}
+
+/* Run again from `eip` after a HLT. */
+static void rerun(struct tm *t, uint32_t eip, uint64_t n)
+{
+    t->cpu->eip = eip;
+    t->cpu->halted = false;
+    cpu_run(t->cpu, n);
+}
+
+/* --- self-modifying code --- */
+
+static void smc_next_flat(struct tm *t)
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0x90,                                       /* 1000: nop */
+        0xC6, 0x05, 0x08, 0x10, 0x00, 0x00, 0x40,   /* 1001: mov byte [0x1008], 0x40 */
+        0x90,                                       /* 1008: nop, becomes inc eax */
+        0xF4,                                       /* 1009: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, store_patches_the_next_instruction_of_the_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    smc_next_flat(&j);
+    smc_next_flat(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 1, "the patched instruction ran");
+    cr_expect_eq(j.cpu->eip, 0x100A);
+    cr_expect_eq(j.cpu->icount, 4);
+    cr_expect_geq(jit_of(&j)->n_invalidated, 1);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* The same in real mode, where stores go through the segment helpers. */
+static void smc_next_real(struct tm *t)
+{
+    const uint8_t code[] = {
+        0xC6, 0x06, 0x05, 0x10, 0x40,   /* 1000: mov byte [0x1005], 0x40 */
+        0x90,                           /* 1005: nop, becomes inc ax */
+        0xF4,                           /* 1006: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, real_mode_store_patches_the_next_instruction)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    smc_next_real(&j);
+    smc_next_real(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 1);
+    cr_expect_eq(j.cpu->eip, 0x1007);
+    cr_expect_geq(jit_of(&j)->n_invalidated, 1);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* A loop whose body rewrites the immediate of its own first instruction. */
+static void smc_loop(struct tm *t)
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0xB0, 0x00,                             /* 1000: mov al, imm8 (at 1001) */
+        0xFE, 0x05, 0x01, 0x10, 0x00, 0x00,     /* 1002: inc byte [0x1001] */
+        0x00, 0xC3,                             /* 1008: add bl, al */
+        0x49,                                   /* 100A: dec ecx */
+        0x75, 0xF3,                             /* 100B: jnz 1000 */
+        0xF4,                                   /* 100D: hlt */
+    };
+    t->cpu->r[R_ECX] = 5;
+    tm_run(t, code, sizeof(code), 1000);
+}
+
+Test(jit, loop_patches_an_earlier_instruction_of_its_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    smc_loop(&j);
+    smc_loop(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX] & 0xFF, 0 + 1 + 2 + 3 + 4);
+    cr_expect_eq(*tm_ram(&j, 0x1001), 5);
+    cr_expect_eq(j.cpu->icount, 5 * 5 + 1);
+    cr_expect_geq(jit_of(&j)->n_invalidated, 5);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+static const uint8_t chain_code[] = {
+    0x40,                   /* 1000: inc eax */
+    0xEB, 0x7D,             /* 1001: jmp 1080 */
+};
+static const uint8_t chain_target[] = {
+    0x83, 0xC3, 0x01,       /* 1080: add ebx, 1 (the imm8 at 1082) */
+    0xF4,                   /* 1083: hlt */
+};
+static const uint8_t chain_patcher[] = {
+    0xC6, 0x05, 0x82, 0x10, 0x00, 0x00, 0x05,   /* 1100: mov byte [0x1082], 5 */
+    0xF4,                                       /* 1107: hlt */
+};
+
+static void chain_setup(struct tm *t)
+{
+    flat32(t, false);
+    tm_copy(t, 0x1080, chain_target, sizeof(chain_target));
+    tm_copy(t, 0x1100, chain_patcher, sizeof(chain_patcher));
+    tm_run(t, chain_code, sizeof(chain_code), 100);
+    rerun(t, CODE, 100);
+}
+
+static void chain_patch_and_rerun(struct tm *t)
+{
+    rerun(t, 0x1100, 100);
+    rerun(t, CODE, 100);
+}
+
+Test(jit, patching_the_target_of_a_chained_jump)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    chain_setup(&j);
+    chain_setup(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX], 2);
+    struct jit_block *from = block_at(&j, CODE), *to = block_at(&j, 0x1080);
+    cr_assert(from && to, "both blocks translated");
+    cr_expect_eq(from->exits[0].to, to, "the jump is chained to its target");
+
+    chain_patch_and_rerun(&j);
+    chain_patch_and_rerun(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 3);
+    cr_expect_eq(j.cpu->r[R_EBX], 2 + 5, "the chain led to the new code");
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* A device (DMA) writes translated code between two runs. */
+static void dma_between_runs(struct tm *t)
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0xB8, 0x05, 0x00, 0x00, 0x00,   /* 1000: mov eax, 5 */
+        0x01, 0xC3,                     /* 1005: add ebx, eax */
+        0xF4,                           /* 1007: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+    const uint8_t imm = 9;
+    bus_write_buf(t->bus, 0x1001, &imm, 1);
+    rerun(t, CODE, 100);
+}
+
+Test(jit, bus_write_buf_into_translated_code)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    dma_between_runs(&j);
+    dma_between_runs(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX], 5 + 9);
+    cr_expect_eq(jit_of(&j)->n_invalidated, 1);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* An MMIO register whose write makes the device DMA new bytes into code. */
+struct patcher {
+    struct bus *bus;
+    uint32_t at;
+    uint8_t byte;
+};
+
+static uint32_t patcher_read(void *opaque, uint32_t off, int size)
+{
+    return 0;
+}
+
+static void patcher_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    struct patcher *p = opaque;
+    bus_write_buf(p->bus, p->at, &p->byte, 1);
+}
+
+static const struct io_ops patcher_ops = { patcher_read, patcher_write, 7 };
+
+static void dma_inside_block(struct tm *t, struct patcher *p)
+{
+    flat32(t, false);
+    *p = (struct patcher){ t->bus, 0x1007, 7 };
+    cr_assert_eq(bus_map_mmio(t->bus, MMIO, 0x1000, &patcher_ops, p), 0);
+    /* The new map flushes the TLB when the run starts: the NOP refills it. */
+    const uint8_t code[] = {
+        0x90,                           /* 1000: nop */
+        0xA3, 0x00, 0x00, 0x1F, 0x00,   /* 1001: mov [0x1F0000], eax */
+        0xB3, 0x01,                     /* 1006: mov bl, imm8 (the device makes it 7) */
+        0xF4,                           /* 1008: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, device_write_from_a_store_inside_the_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    struct patcher pj, pi;
+    dma_inside_block(&j, &pj);
+    dma_inside_block(&i, &pi);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX], 7);
+    cr_expect_eq(j.cpu->eip, 0x1009);
+    cr_expect_eq(jit_of(&j)->n_invalidated, 1, "the block from 1001 ran and was dropped");
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/*
+ * Linear 0x300000 maps the code's physical page too.  The loop rewrites
+ * its first instruction through the alias; then the same bytes run at the
+ * alias, and rewrite themselves through the address they run at.
+ */
+static void alias(struct tm *t)
+{
+    flat32(t, true);
+    tm_put(t, PT + 4 * 0x300, 0x1000 | 0x7, 4);
+    const uint8_t code[] = {
+        0x90,                                   /* 1000: nop (fills the fetch TLB) */
+        0xB0, 0x00,                             /* 1001: mov al, imm8 (at 1002) */
+        0xFE, 0x05, 0x02, 0x00, 0x30, 0x00,     /* 1003: inc byte [0x300002] */
+        0x00, 0xC3,                             /* 1009: add bl, al */
+        0x49,                                   /* 100B: dec ecx */
+        0x75, 0xF3,                             /* 100C: jnz 1001 */
+        0xF4,                                   /* 100E: hlt */
+    };
+    t->cpu->r[R_ECX] = 4;
+    tm_run(t, code, sizeof(code), 1000);
+    t->cpu->r[R_ECX] = 2;
+    rerun(t, 0x300001, 1000);
+}
+
+Test(jit, write_through_a_second_linear_address)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    alias(&j);
+    alias(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX] & 0xFF, (0 + 1 + 2 + 3) + (4 + 5));
+    cr_expect_eq(*tm_ram(&j, 0x1002), 6);
+    cr_expect_eq(j.cpu->eip, 0x30000F);
+    /* every pass that entered the loop's block translated (all but the
+     * first at the alias, whose fetch missed the TLB) dropped it */
+    cr_expect_geq(jit_of(&j)->n_invalidated, 4 + 1);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* --- precise faults --- */
+
+/*
+ * nop; mov eax, 1; mov ebx, 2; <insn>; mov edx, 3; hlt -- the block from
+ * 1001 faults at its third instruction (100B), whose handler is a HLT.
+ */
+static void fault_run(struct tm *t, const uint8_t *insn, size_t len)
+{
+    flat32(t, true);
+    uint8_t code[32] = {
+        0x90,                                   /* 1000: nop (fills the fetch TLB) */
+        0xB8, 0x01, 0x00, 0x00, 0x00,           /* 1001: mov eax, 1 */
+        0xBB, 0x02, 0x00, 0x00, 0x00,           /* 1006: mov ebx, 2 */
+    };
+    const uint8_t tail[] = { 0xBA, 0x03, 0x00, 0x00, 0x00, 0xF4 };
+    memcpy(code + 11, insn, len);
+    memcpy(code + 11 + len, tail, sizeof(tail));
+    t->cpu->r[R_ECX] = 0;
+    t->cpu->r[R_EDX] = 0x5A5A5A5A;
+    tm_run(t, code, 11 + len + sizeof(tail), 100);
+}
+
+static void check_fault(const uint8_t *insn, size_t len, int vec, int err, uint32_t cr2)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    fault_run(&j, insn, len);
+    fault_run(&i, insn, len);
+    expect_same(&j, &i);
+    struct cpu *c = j.cpu;
+    struct jit_block *b = block_at(&j, 0x1001);
+    cr_assert(b, "the block was translated");
+    cr_expect_geq(b->ninsn, 3);
+    cr_expect_eq(c->eip, PM_HANDLER(vec) + 1, "the handler ran");
+    cr_expect_eq(c->icount, 3 + 1, "nop, two movs, the handler's hlt");
+    cr_expect_eq(c->r[R_EAX], 1);
+    cr_expect_eq(c->r[R_EBX], 2);
+    cr_expect_eq(c->r[R_EDX], 0x5A5A5A5A, "nothing after the fault ran");
+    uint32_t sp = c->r[R_ESP];
+    if (err >= 0) {
+        cr_expect_eq(tm_get(&j, sp, 4), (uint32_t)err);
+        sp += 4;
+    }
+    cr_expect_eq(tm_get(&j, sp, 4), 0x100B, "the faulting EIP");
+    if (vec == EX_PF) {
+        cr_expect_eq(c->cr2, cr2);
+    }
+    tm_free(&j);
+    tm_free(&i);
+}
+
+Test(jit, page_fault_on_a_store_in_the_block)
+{
+    const uint8_t st[] = { 0x89, 0x0D, 0x00, 0x00, 0x30, 0x00 };    /* mov [0x300000], ecx */
+    check_fault(st, sizeof(st), EX_PF, 0x2, 0x300000);
+}
+
+Test(jit, page_fault_on_the_load_of_a_read_modify_write)
+{
+    /* The destination is write-checked before it is read (as the CPU
+     * does): a not-present page reports a write. */
+    const uint8_t rmw[] = { 0x01, 0x05, 0x04, 0x00, 0x30, 0x00 };   /* add [0x300004], eax */
+    check_fault(rmw, sizeof(rmw), EX_PF, 0x2, 0x300004);
+}
+
+Test(jit, divide_error_in_the_block)
+{
+    const uint8_t div[] = { 0xF7, 0xF1 };                           /* div ecx (0) */
+    check_fault(div, sizeof(div), EX_DE, -1, 0);
+}
+
+/* Real mode: a word store at offset FFFF crosses the DS limit. */
+static void real_fault(struct tm *t)
+{
+    tm_ivt_hlt(t, EX_GP, 0x5000);
+    tm_ivt_hlt(t, EX_SS, 0x5000);
+    const uint8_t code[] = {
+        0xB8, 0x01, 0x00,           /* 1000: mov ax, 1 */
+        0x43,                       /* 1003: inc bx */
+        0x89, 0x06, 0xFF, 0xFF,     /* 1004: mov [0xFFFF], ax */
+        0x41,                       /* 1008: inc cx */
+        0xF4,                       /* 1009: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, real_mode_limit_fault_in_the_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    real_fault(&j);
+    real_fault(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->eip, 0x5001);
+    cr_expect_eq(j.cpu->r[R_ECX], 0);
+    cr_expect_eq(tm_get(&j, j.cpu->r[R_ESP], 2), 0x1004, "the faulting IP");
+    cr_expect_neq(block_at(&j, CODE), NULL);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* --- budgets --- */
+
+Test(jit, cpu_run_retires_exactly_its_budget)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    const uint8_t code[] = {
+        0x40,                       /* 1000: inc eax */
+        0x01, 0xC3,                 /* 1001: add ebx, eax */
+        0x83, 0xC1, 0x03,           /* 1003: add ecx, 3 */
+        0x31, 0xCA,                 /* 1006: xor edx, ecx */
+        0xEB, 0xF6,                 /* 1008: jmp 1000 */
+    };
+    flat32(&j, false);
+    flat32(&i, false);
+    tm_copy(&j, CODE, code, sizeof(code));
+    tm_copy(&i, CODE, code, sizeof(code));
+    static const uint64_t big[] = { 97, 1000, 12345, 5, 4, 6 };
+    for (uint64_t n = 1; n < 60 + sizeof(big) / sizeof(big[0]); n++) {
+        uint64_t want = n < 60 ? n : big[n - 60];
+        uint64_t before = j.cpu->icount;
+        cr_assert_eq(cpu_run(j.cpu, want), want, "budget %llu", (unsigned long long)want);
+        cr_assert_eq(j.cpu->icount - before, want);
+        cpu_run(i.cpu, want);
+        expect_same(&j, &i);
+    }
+    cr_expect_geq(jit_of(&j)->n_chained, 1);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* --- interrupts --- */
+
+static int ack_0x40(void *opaque)
+{
+    return 0x40;
+}
+
+static void intr_after_loop(struct tm *t)
+{
+    tm_ivt_hlt(t, 0x40, 0x5000);
+    const uint8_t code[] = {
+        0x40,           /* 1000: inc ax */
+        0xEB, 0xFD,     /* 1001: jmp 1000 */
+    };
+    tm_run(t, code, sizeof(code), 1000);
+    t->cpu->eflags |= F_IF;
+    t->cpu->intr_ack = ack_0x40;
+    cpu_set_intr(t->cpu, true);
+    cpu_run(t->cpu, 1000);
+}
+
+Test(jit, pending_interrupt_is_taken_before_the_next_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    intr_after_loop(&j);
+    intr_after_loop(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 500, "no block ran after the request");
+    cr_expect_eq(j.cpu->eip, 0x5001);
+    cr_expect_eq(tm_get(&j, j.cpu->r[R_ESP], 2), CODE);
+    cr_expect_eq(j.cpu->icount, 1001);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* A device that raises the interrupt line when it is written 5. */
+static uint32_t raiser_read(void *opaque, uint32_t off, int size)
+{
+    return 0;
+}
+
+static void raiser_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    if (val == 5) {
+        cpu_set_intr(opaque, true);
+    }
+}
+
+static const struct io_ops raiser_ops = { raiser_read, raiser_write, 7 };
+
+Test(jit, interrupt_raised_by_a_store_stops_the_chain)
+{
+    struct tm t = jit_machine();
+    flat32(&t, false);
+    pm_idt_gate(&t, 0x40, PM_CODE0, 0x9000, 0x8E);
+    tm_put(&t, 0x9000, 0xF4, 1);
+    cr_assert_eq(bus_map_mmio(t.bus, MMIO, 0x1000, &raiser_ops, t.cpu), 0);
+    t.cpu->eflags |= F_IF;
+    t.cpu->intr_ack = ack_0x40;
+    const uint8_t code[] = {
+        0x40,                           /* 1000: inc eax */
+        0xA3, 0x00, 0x00, 0x1F, 0x00,   /* 1001: mov [0x1F0000], eax */
+        0x43,                           /* 1006: inc ebx */
+        0xEB, 0xF7,                     /* 1007: jmp 1000 */
+    };
+    tm_run(&t, code, sizeof(code), 100000);
+    cr_expect_eq(t.cpu->eip, 0x9001, "the handler ran");
+    cr_expect_eq(t.cpu->r[R_EAX], 5, "no block started after the request");
+    /* The interpreter takes it after the store; a block may finish first. */
+    uint32_t ret = tm_get(&t, t.cpu->r[R_ESP], 4), ebx = t.cpu->r[R_EBX];
+    cr_expect((ebx == 4 && ret == 0x1006) || (ebx == 5 && ret == CODE),
+              "ebx %u, return address %#x", ebx, ret);
+    cr_expect_geq(jit_of(&t)->n_translated, 1);
+    tm_free(&t);
+}
+
+/* --- block size --- */
+
+static const uint8_t straight[] = {
+    0xB8, 0x10, 0x00, 0x00, 0x00,   /* 1000: mov eax, 0x10 */
+    0x01, 0xC3,                     /* 1005: add ebx, eax */
+    0x43,                           /* 1007: inc ebx */
+    0xD1, 0xE3,                     /* 1008: shl ebx, 1 */
+    0x29, 0xD9,                     /* 100A: sub ecx, ebx */
+    0x0F, 0xAF, 0xC1,               /* 100C: imul eax, ecx */
+    0xF4,                           /* 100F: hlt */
+};
+
+static void straight_run(struct tm *t)
+{
+    flat32(t, false);
+    tm_run(t, straight, sizeof(straight), 100);
+}
+
+Test(jit, block_limit_one_translates_each_instruction_alone)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    jit_set_block_limit(j.cpu, 1);
+    straight_run(&j);
+    straight_run(&i);
+    expect_same(&j, &i);
+    struct jit *jj = jit_of(&j);
+    cr_expect_eq(jj->n_translated, 7);
+    cr_expect_eq(jj->nblocks, 7);
+    for (unsigned k = 0; k < jj->nblocks; k++) {
+        cr_expect_eq(jj->blocks[k].ninsn, 1, "block %u", k);
+    }
+    /* one budget of one instruction runs one translated block */
+    rerun(&j, CODE, 1);
+    cr_expect_eq(j.cpu->eip, 0x1005);
+    cr_expect_eq(j.cpu->icount, 8);
+
+    jit_set_block_limit(j.cpu, 100);
+    cr_expect_eq(jj->nblocks, 0, "changing the limit drops the blocks");
+    rerun(&j, CODE, 100);
+    rerun(&i, CODE, 1);
+    rerun(&i, CODE, 100);
+    expect_same(&j, &i);
+    struct jit_block *b = block_at(&j, CODE);
+    cr_assert(b);
+    cr_expect_eq(b->ninsn, 7);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+#endif /* CONFIG_JIT */

@@ -28,8 +28,8 @@
 #include "cpu/mem.h"
 #include "x86_64.h"
 
-#define MAX_BLOCKS (1u << 17)
-#define MAX_INSNS (1u << 20)
+#define MAX_BLOCKS (1u << 18)
+#define MAX_INSNS (1u << 21)
 
 static unsigned hash_of(uint32_t phys, uint32_t eip)
 {
@@ -238,9 +238,9 @@ static void kill_block(struct jit *j, struct jit_block *b)
 {
     b->valid = false;
     unhash(j, b);
-    struct jit_block **slot = &j->fast[jit_fast_index(b->key.phys, b->key.eip)];
-    if (*slot == b) {
-        *slot = NULL;
+    struct jit_fast *f = &j->fast[jit_fast_index(b->key.phys, b->key.eip)];
+    if (f->blk == b) {
+        f->blk = NULL;
     }
     for (struct jit_exit *x = b->in; x; x = x->next_in) {
         x_patch32(x->site, x->stub);

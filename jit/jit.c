@@ -22,13 +22,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/mem.h"
 #include "hw/bus.h"
 #include "jit_int.h"
 #include "util/log.h"
 
-#define CODE_SIZE (64u << 20)
+#define CODE_SIZE (128u << 20)
 
 bool jit_supported(void)
 {
@@ -71,41 +72,52 @@ static bool current_key(struct cpu *cpu, struct jit_key *k, const uint8_t **host
 /* The block for key k: the direct-mapped cache first, then the hash table. */
 static struct jit_block *lookup(struct jit *j, const struct jit_key *k)
 {
-    struct jit_block **slot = &j->fast[jit_fast_index(k->phys, k->eip)];
-    struct jit_block *b = *slot;
+    struct jit_fast *f = &j->fast[jit_fast_index(k->phys, k->eip)];
     j->n_lookups++;
-    if (b && b->key.phys == k->phys && b->key.eip == k->eip && b->key.flags == k->flags &&
-        b->key.cs_base == k->cs_base && b->key.cs_limit == k->cs_limit) {
-        return b;
+    if (f->blk && !memcmp(&f->key, k, sizeof(*k))) {
+        return f->blk;
     }
-    b = jit_block_find(j, k);
+    struct jit_block *b = jit_block_find(j, k);
     j->n_fast_misses++;
     if (b) {
-        *slot = b;
+        f->key = *k;
+        f->code = jit_rx(j, b->code);
+        f->blk = b;
     }
     return b;
+}
+
+/* The same for generated code: the entry's executable address, or NULL. */
+static const uint8_t *lookup_code(struct jit *j, const struct jit_key *k)
+{
+    struct jit_fast *f = &j->fast[jit_fast_index(k->phys, k->eip)];
+    if (f->blk && f->key.phys == k->phys && f->key.eip == k->eip &&
+        f->key.flags == k->flags && f->key.cs_base == k->cs_base &&
+        f->key.cs_limit == k->cs_limit) {
+        return f->code;
+    }
+    struct jit_block *b = lookup(j, k);
+    return b ? f->code : NULL;
 }
 
 /*
  * After an indirect branch (or a direct one to another page) inside
  * translated code: nothing that changes the mode, the segments or the
- * privilege ran since the block `from` was entered, so the target's key
- * differs only in EIP and the physical address.
+ * privilege ran since the calling block was entered, so the target's key
+ * differs from that block's only in EIP and the physical address.
  */
-const uint8_t *jit_lookup_indirect(struct cpu *cpu, const struct jit_block *from)
+const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
+                                   uint32_t cs_limit)
 {
     struct jit *j = cpu->accel_opaque;
-    uint32_t lin = from->key.cs_base + cpu->eip;
-    unsigned acc = ACC_X | (((from->key.flags >> JK_CPL_SHIFT) & 3) == 3 ? ACC_U : 0);
+    uint32_t lin = cs_base + cpu->eip;
+    unsigned acc = ACC_X | (((flags >> JK_CPL_SHIFT) & 3) == 3 ? ACC_U : 0);
     struct tlb_entry *e = tlb_hit(cpu, lin, 1, acc, TLB_EXEC);
-    if (!e || cpu->eip > from->key.cs_limit || j->check) {
+    if (!e || cpu->eip > cs_limit || j->check) {
         return NULL;
     }
-    struct jit_key k = from->key;
-    k.phys = e->phys | (lin & 0xFFF);
-    k.eip = cpu->eip;
-    struct jit_block *b = lookup(j, &k);
-    return b ? jit_rx(j, b->code) : NULL;
+    struct jit_key k = { e->phys | (lin & 0xFFF), cpu->eip, cs_base, cs_limit, flags };
+    return lookup_code(j, &k);
 }
 
 static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
@@ -228,6 +240,19 @@ void jit_detach(struct cpu *cpu)
            (unsigned long long)j->n_chained, (unsigned long long)j->n_flushes,
            (unsigned long long)j->n_lookups, (unsigned long long)j->n_fast_misses,
            (unsigned long long)j->n_entries);
+    if (log_on(LOG_CPU)) {
+        unsigned used = 0, longest = 0, total = 0;
+        for (unsigned i = 0; i < (1u << JIT_HASH_BITS); i++) {
+            unsigned len = 0;
+            for (struct jit_block *b = j->hash[i]; b; b = b->hnext) {
+                len++;
+            }
+            used += len > 0;
+            total += len;
+            longest = len > longest ? len : longest;
+        }
+        log_printf("jit: %u blocks hashed in %u buckets, longest chain %u", total, used, longest);
+    }
     jit_check_free(j);
     cpu->bus->write_notify = NULL;
     cpu->bus->notify_opaque = NULL;

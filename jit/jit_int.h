@@ -63,7 +63,15 @@ struct jit_block {
 };
 
 #define JIT_HASH_BITS 16
-#define JIT_FAST_SIZE 4096u
+#define JIT_FAST_SIZE 8192u
+
+/* A fast-table entry holds the key, so a hit reads one cache line. */
+struct jit_fast {
+    struct jit_key key;
+    uint32_t pad;
+    const uint8_t *code;        /* executable view */
+    struct jit_block *blk;
+};
 /* < 128: the entry check adds the count as a sign-extended imm8 */
 #define JIT_MAX_BLOCK_INSNS 100
 #define JIT_PAGES (1u << 20)    /* 4 KiB pages of the 32-bit physical space */
@@ -84,7 +92,7 @@ struct jit {
     struct insn *insns;
     unsigned ninsns, max_insns;
     struct jit_block *hash[1u << JIT_HASH_BITS];
-    struct jit_block *fast[JIT_FAST_SIZE];   /* direct-mapped front of hash */
+    struct jit_fast fast[JIT_FAST_SIZE];     /* direct-mapped front of hash */
     struct jit_block **page_blocks;  /* [JIT_PAGES] */
     uint8_t *code_pages;             /* [JIT_PAGES]: 1 if blocks came from it */
     unsigned max_block_insns;
@@ -120,7 +128,9 @@ void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len);
 struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const uint8_t *host);
 
 /* jit.c: the lookup generated code calls after an indirect branch. */
-const uint8_t *jit_lookup_indirect(struct cpu *cpu, const struct jit_block *from);
+/* (the block's mode: nothing that changes it runs inside translated code) */
+const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
+                                   uint32_t cs_limit);
 
 /* check.c: lockstep mode */
 int jit_check_init(struct jit *j);

@@ -129,8 +129,11 @@ static void emit_indirect_exit(struct tctx *t)
 {
     struct cbuf *c = &t->lw.c;
     lower_flush_icount(&t->lw);
+    const struct jit_key *k = t->lw.k;
     x_mov64(c, X_RDI, X_RBX);
-    x_movi64(c, X_RSI, (uint64_t)(uintptr_t)t->b);
+    x_movi32(c, X_RSI, k->cs_base);
+    x_movi32(c, X_RDX, k->flags);
+    x_movi32(c, X_RCX, k->cs_limit);
     x_call_abs(c, (const void *)jit_lookup_indirect);
     x_test32(c, X_RAX, X_RAX);
     x_patch32(x_jcc32(c, XC_E), t->j->exit_null);

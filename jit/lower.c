@@ -590,26 +590,38 @@ static bool lower_lea(struct lower *lw, const struct insn *in)
 }
 
 /* INC/DEC r: CF is kept (cc_aux = the old CF, from cpu_cf). */
-static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size)
+static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size,
+                         uint32_t eip, uint32_t next)
 {
     struct cbuf *c = &lw->c;
+    bool mem = in && in->mod != 3;
     lw->cc_known = false;
-    if (!lw->live) {
+    if (mem) {
+        load_E_as(lw, in, size, H_A, eip, true);
+    } else {
         load_greg(lw, H_A, r, size);
-        x_lea32(c, H_RES, xm(H_A, dec ? -1 : 1));
-        store_greg(lw, r, size, H_RES);
-        return true;
     }
-    x_mov64(c, X_RDI, X_RBX);
-    x_call_abs(c, (const void *)cpu_cf);
-    x_movzx8(c, X_RAX, X_RAX);
-    x_st32(c, CPU_FIELD(cc_aux), X_RAX);
-    load_greg(lw, H_A, r, size);
     x_lea32(c, H_RES, xm(H_A, dec ? -1 : 1));
-    x_movi32(c, H_B, 1);
-    set_cc(lw, dec ? CC_DEC : CC_INC, size, true);
-    store_greg(lw, r, size, H_RES);
-    (void)in;
+    if (mem) {
+        x_mov32(c, X_RAX, H_ADDR);
+        x_mov32(c, X_RDX, H_RES);
+        emit_store(lw, in->seg, size, eip);
+    }
+    if (lw->live) {
+        /* the old CF, read before this instruction's flags replace it */
+        x_mov64(c, X_RDI, X_RBX);
+        x_call_abs(c, (const void *)cpu_cf);
+        x_movzx8(c, X_RAX, X_RAX);
+        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+        x_movi32(c, H_B, 1);
+        set_cc(lw, dec ? CC_DEC : CC_INC, size, true);
+        lw->cc_known = false;
+    }
+    if (mem) {
+        lower_stop_check(lw, next, 1);
+    } else {
+        store_greg(lw, r, size, H_RES);
+    }
     return true;
 }
 
@@ -852,11 +864,10 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
     } else if (fn == op_push_Zv || fn == op_push_Iz || fn == op_pop_Zv) {
         done = lower_push_pop(lw, in, eip, next);
     } else if (fn == op_inc_Zv || fn == op_dec_Zv) {
-        done = lower_incdec(lw, in, fn == op_dec_Zv, in->opcode & 7, in->opsize);
-    } else if ((fn == op_inc_Ev || fn == op_dec_Ev || fn == op_inc_Eb || fn == op_dec_Eb) &&
-               in->mod == 3) {
+        done = lower_incdec(lw, NULL, fn == op_dec_Zv, in->opcode & 7, in->opsize, eip, next);
+    } else if (fn == op_inc_Ev || fn == op_dec_Ev || fn == op_inc_Eb || fn == op_dec_Eb) {
         done = lower_incdec(lw, in, fn == op_dec_Ev || fn == op_dec_Eb, in->rm,
-                            (fn == op_inc_Eb || fn == op_dec_Eb) ? 8 : in->opsize);
+                            (fn == op_inc_Eb || fn == op_dec_Eb) ? 8 : in->opsize, eip, next);
     }
     if (done) {
         lw->pending++;

@@ -590,38 +590,57 @@ static bool lower_lea(struct lower *lw, const struct insn *in)
 }
 
 /* INC/DEC r: CF is kept (cc_aux = the old CF, from cpu_cf). */
+static bool emit_cond_flags(struct lower *lw, int cc);
+
 static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size,
                          uint32_t eip, uint32_t next)
 {
     struct cbuf *c = &lw->c;
     bool mem = in && in->mod != 3;
+    if (lw->live) {
+        /* the old CF goes to cc_aux: from the known flag state, or computed */
+        if (emit_cond_flags(lw, XC_B)) {
+            x_setcc(c, XC_B, X_RAX);
+        } else {
+            x_mov64(c, X_RDI, X_RBX);
+            x_call_abs(c, (const void *)cpu_cf);
+        }
+        x_movzx8(c, X_RAX, X_RAX);
+        x_mov32(c, H_B, X_RAX);     /* kept until the flags are written */
+    }
     lw->cc_known = false;
+    lw->host_flags = false;
     if (mem) {
         load_E_as(lw, in, size, H_A, eip, true);
     } else {
         load_greg(lw, H_A, r, size);
     }
-    x_lea32(c, H_RES, xm(H_A, dec ? -1 : 1));
+    /* host INC/DEC at the guest's width: ZF SF OF PF as the guest's */
+    x_mov32(c, H_RES, H_A);
+    char o[2] = { 0x66, (char)(size == 8 ? 0xFE : 0xFF) };
+    if (size == 16) {
+        x_op_reg(c, false, o, 2, dec ? 1 : 0, H_RES, false);
+    } else {
+        x_op_reg(c, false, o + 1, 1, dec ? 1 : 0, H_RES, size == 8);
+    }
     if (mem) {
         x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
         emit_store(lw, in->seg, size, eip);
     }
     if (lw->live) {
-        /* the old CF, read before this instruction's flags replace it */
-        x_mov64(c, X_RDI, X_RBX);
-        x_call_abs(c, (const void *)cpu_cf);
-        x_movzx8(c, X_RAX, X_RAX);
-        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+        x_st32(c, CPU_FIELD(cc_aux), H_B);
         x_movi32(c, H_B, 1);
         set_cc(lw, dec ? CC_DEC : CC_INC, size, true);
         lw->cc_known = false;
     }
     if (mem) {
         lower_stop_check(lw, next, 1);
-    } else {
-        store_greg(lw, r, size, H_RES);
+        return true;
     }
+    store_greg(lw, r, size, H_RES);
+    lw->host_flags = true;          /* only MOVs since the INC/DEC */
+    lw->host_flags_nocf = true;
     return true;
 }
 
@@ -703,11 +722,12 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     return true;
 }
 
-/* Host flags = the guest's for a condition test, if the block knows how. */
-static bool emit_cond_flags(struct lower *lw)
+/* Host flags = the guest's for testing condition cc, if the block knows how. */
+static bool emit_cond_flags(struct lower *lw, int cc)
 {
     struct cbuf *c = &lw->c;
-    if (lw->host_flags) {
+    bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;   /* B/AE, BE/A */
+    if (lw->host_flags && !(lw->host_flags_nocf && uses_cf)) {
         return true;
     }
     if (!lw->cc_known) {
@@ -741,7 +761,7 @@ static bool emit_cond_flags(struct lower *lw)
 static void emit_cond_value(struct lower *lw, int cc)
 {
     struct cbuf *c = &lw->c;
-    if (emit_cond_flags(lw)) {
+    if (emit_cond_flags(lw, cc)) {
         x_setcc(c, cc, X_RAX);
     } else {
         x_mov64(c, X_RDI, X_RBX);
@@ -802,6 +822,7 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
 {
     op_fn *fn = in->op->fn;
     lw->host_flags = false;
+    lw->host_flags_nocf = false;
     lw->live = live;
     bool done = false;
     int bsize = insn_bsize(in);
@@ -878,7 +899,7 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
 uint8_t *lower_jcc(struct lower *lw, int cc)
 {
     struct cbuf *c = &lw->c;
-    if (emit_cond_flags(lw)) {
+    if (emit_cond_flags(lw, cc)) {
         return x_jcc32(c, cc);
     }
     x_mov64(c, X_RDI, X_RBX);

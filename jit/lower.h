@@ -33,6 +33,7 @@ struct lower {
     /* the host flags hold the guest's flags of the last instruction, which
      * was an inline ADD/SUB/CMP/AND/OR/XOR/TEST of `flags_size` bits */
     bool host_flags;
+    bool host_flags_nocf;   /* ...except CF (INC/DEC leave the host's stale) */
     bool live;          /* the current instruction's flags are read later */
     /* cpu->cc_op is statically known here: set by an inline ADD/SUB/LOGIC */
     bool cc_known;

@@ -644,6 +644,35 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     return true;
 }
 
+/* IMUL r32, r/m32 and IMUL r32, r/m32, imm: CF = OF = the product overflowed. */
+static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
+{
+    struct cbuf *c = &lw->c;
+    if (in->opsize != 32) {
+        return false;
+    }
+    load_E(lw, in, 32, H_A, eip);
+    if (in->op->fn == op_imul_Gv_Ev) {
+        load_greg(lw, H_RES, in->reg, 32);
+        x_op_reg(c, false, "\x0F\xAF", 2, H_RES, H_A, false);
+    } else {
+        x_op_reg(c, false, "\x69", 1, H_RES, H_A, false);
+        x_u32(c, in->imm);
+    }
+    if (lw->live) {
+        x_setcc(c, XC_B, X_RAX);
+        x_movzx8(c, X_RAX, X_RAX);
+        x_op_reg(c, false, "\x69", 1, X_RAX, X_RAX, false);   /* * (F_CF | F_OF) */
+        x_u32(c, F_CF | F_OF);
+        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
+        x_st32(c, CPU_FIELD(cc_res), H_RES);
+    }
+    lw->cc_known = false;
+    store_greg(lw, in->reg, 32, H_RES);
+    return true;
+}
+
 /* Rotates change only CF and OF: the other flags become eager. */
 static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of)
 {
@@ -877,6 +906,8 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
         done = lower_mov(lw, &r, eip, next);
     } else if (fn == op_shift_Ev) {
         done = lower_shift(lw, in, live);
+    } else if (fn == op_imul_Gv_Ev || fn == op_imul_Gv_Ev_Iz) {
+        done = lower_imul(lw, in, eip);
     } else if (fn == op_setcc || fn == op_cmov) {
         done = lower_setcc_cmov(lw, in, eip);
     } else if (fn == op_not_Ev || fn == op_not_Eb || fn == op_neg_Ev || fn == op_neg_Eb) {
@@ -928,7 +959,8 @@ int lower_flag_effect(const struct insn *in)
         return (in->reg == XA_ADC || in->reg == XA_SBB) ? FX_READ : FX_WRITE;
     }
     if (fn == op_test_Ev_Gv || fn == op_test_Eb_Gb || fn == op_test_Ev_Iz || fn == op_test_Eb_Ib ||
-        fn == op_test_eAX_Iz || fn == op_test_AL_Ib || fn == op_neg_Ev || fn == op_neg_Eb) {
+        fn == op_test_eAX_Iz || fn == op_test_AL_Ib || fn == op_neg_Ev || fn == op_neg_Eb ||
+        fn == op_imul_Gv_Ev || fn == op_imul_Gv_Ev_Iz) {
         return FX_WRITE;
     }
     if (fn == op_mov_Ev_Gv || fn == op_mov_Eb_Gb || fn == op_mov_Gv_Ev || fn == op_mov_Gb_Eb ||

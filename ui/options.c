@@ -918,6 +918,13 @@ enum opt_result options_parse(struct options *o, int argc, char **argv)
             return r;
         }
     }
+    /* KASOU_ACCEL: the accelerator when no -accel is given (test suites
+     * run their guests under each engine this way) */
+    const char *env_accel = getenv("KASOU_ACCEL");
+    if (o->accel == OPT_ACCEL_DEFAULT && env_accel && *env_accel &&
+        opt_accel(o, env_accel) != OPT_RUN) {
+        return OPT_ERROR;
+    }
     resolve_bios(o);
     default_serial(o);
     if (check_kernel_opts(o) == OPT_ERROR || opt_finish_drives(o) == OPT_ERROR) {

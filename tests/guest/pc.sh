@@ -148,6 +148,14 @@ disk_case() { # NAME DESCRIPTION KASOU-ARGS...
 }
 make_disk "$tmp/disk.img"
 disk_case disk "raw, -hda" -hda "$tmp/disk.img"
+# The same boot in the interpreter, and with every translated block of
+# SeaBIOS and the boot sector checked against the interpreter (a
+# difference ends kasou with status 2 and a report on stderr).
+disk_case interp "raw, -accel interp" -accel interp -hda "$tmp/disk.img"
+if grep -q '^ENABLE_JIT = yes' "$BUILD/config.mk"; then
+    disk_case lockstep "raw, -accel jit,check=on: no block differs from the interpreter" \
+        -accel jit,check=on -hda "$tmp/disk.img"
+fi
 disk_case drive "raw, -drive if=ide,index=1" -drive "file=$tmp/disk.img,if=ide,index=1,format=raw"
 sum_before=$(md5sum <"$tmp/disk.img")
 disk_case snap "raw, -snapshot" -snapshot -hda "$tmp/disk.img"

@@ -203,7 +203,7 @@ struct cpu {
     uint64_t bus_gen;   /* bus map generation the TLB was filled under */
     struct tlb_entry tlb[2][TLB_KINDS][TLB_SIZE]; /* [user][kind][index] */
     uint32_t tlb_large[32]; /* bitmap of 4 MiB regions with 4 MiB-page TLB entries */
-    uint64_t tlb_fills;     /* TLB entries made so far */
+    bool walk_writes;       /* the page walk is setting accessed/dirty bits */
 
     /* execution control */
     jmp_buf jmp;          /* cpu_fault() longjmps here */

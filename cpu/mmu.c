@@ -163,12 +163,14 @@ static void walk(struct cpu *cpu, uint32_t lin, unsigned acc, bool set_bits, str
         return;
     }
     if (set_bits) {
+        cpu->walk_writes = true;   /* (the JIT's lockstep journal skips these) */
         if (!(pde & PG_A) || (big && wr && !(pde & PG_D))) {
             phys_wr32(cpu, pde_addr, pde | PG_A | (big && wr ? PG_D : 0));
         }
         if (!big && (!(pte & PG_A) || (wr && !(pte & PG_D)))) {
             phys_wr32(cpu, pte_addr, pte | PG_A | (wr ? PG_D : 0));
         }
+        cpu->walk_writes = false;
     }
     w->dirty = (pte & PG_D) || wr;
     w->global = (pte & PG_G) && (cpu->cr4 & CR4_PGE);
@@ -223,7 +225,6 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
     if (host && (kind != TLB_WRITE || (writable && w.dirty && !code))) {
         struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
         e->tag = lin & ~0xFFFu;
-        cpu->tlb_fills++;
         e->addend = (uintptr_t)host - (lin & ~0xFFFu);
         e->phys = phys & ~0xFFFu;
         e->global = w.global;

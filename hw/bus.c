@@ -196,8 +196,16 @@ void bus_write(struct bus *bus, uint32_t paddr, uint32_t val, int size)
         m->ops->write(m->opaque, paddr - m->start, val, size);
         return;
     }
-    for (int i = 0; i < size; i++) {
-        write_byte(bus, paddr + i, (uint8_t)(val >> (8 * i)));
+    if (!m && paddr < bus->ram_size && bus->ram_size - paddr >= (uint32_t)size &&
+        (!find_map(bus, paddr + (uint32_t)size - 1))) {
+        /* plain RAM (no mapping covers either end of the access) */
+        for (int i = 0; i < size; i++) {
+            bus->ram[paddr + (uint32_t)i] = (uint8_t)(val >> (8 * i));
+        }
+    } else {
+        for (int i = 0; i < size; i++) {
+            write_byte(bus, paddr + i, (uint8_t)(val >> (8 * i)));
+        }
     }
     if (bus->write_notify) {
         bus->write_notify(bus->notify_opaque, paddr, (uint32_t)size);

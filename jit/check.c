@@ -9,8 +9,10 @@
  *      every byte it writes (no page has write TLB entries in this mode,
  *      so every store reaches the bus), RDTSC's clock reads are recorded;
  *   3. note the block's final state and the final value of each written
- *      byte, undo the writes, restore the snapshot (and drop the TLB if the
- *      block filled entries, so page walks and their A/D bits happen again);
+ *      byte, undo the writes and restore the snapshot.  The TLB keeps what
+ *      the block filled, and the accessed/dirty bits its page walks set
+ *      are neither journaled nor undone: the interpreter then finds the
+ *      same translations and the same page-table bytes;
  *   4. interpret as many instructions as the block retired (one more if it
  *      faulted: the same fault must follow), replaying the clock readings;
  *   5. compare registers, segments, control registers, x87 state, the
@@ -94,8 +96,8 @@ static void write_log(void *opaque, uint32_t paddr, uint32_t len)
 {
     struct jit *j = opaque;
     struct jit_check *ck = j->check;
-    if (!ck->logging) {
-        return;
+    if (!ck->logging || j->cpu->walk_writes) {
+        return;     /* accessed/dirty bits stay set: see jit_check_exec */
     }
     for (uint32_t i = 0; i < len; i++) {
         uint8_t *p = ram_byte(j->check, j->cpu->bus, paddr + i);
@@ -331,7 +333,7 @@ bool jit_check_exec(struct jit *j, struct jit_block *b, const uint8_t *host, uin
     jmp_buf outer;
     memcpy(outer, cpu->jmp, sizeof(outer));
     snap_take(cpu, &ck->s0);
-    uint64_t dev0 = cpu->bus->dev_accesses, fills0 = cpu->tlb_fills, icount0 = cpu->icount;
+    uint64_t dev0 = cpu->bus->dev_accesses, icount0 = cpu->icount;
     ck->n = 0;
     ck->nclocks = 0;
     ck->logging = true;
@@ -368,9 +370,6 @@ bool jit_check_exec(struct jit *j, struct jit_block *b, const uint8_t *host, uin
         }
     }
     snap_restore(cpu, &ck->s0);
-    if (cpu->tlb_fills != fills0) {
-        mmu_flush(cpu, false);
-    }
     ck->logging = true;
     ck->clock_mode = CLK_REPLAY;
     ck->clock_pos = 0;

@@ -29,6 +29,7 @@ enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP };
 #define H_B X_R13       /* second operand */
 #define H_ADDR X_R14    /* an offset kept across a load (read-modify-write, stack) */
 #define H_RES X_R15     /* result */
+#define H_CF X_RBP      /* carry-in of ADC/SBB */
 
 /* --- slow-path helpers (called from generated code) --- */
 
@@ -376,10 +377,30 @@ static void set_cc(struct lower *lw, int op, int size, bool with_operands)
 }
 
 /* H_RES = H_A op H_B at `size` bits; host flags as the guest's. */
+static bool emit_cond_flags(struct lower *lw, int cc);
+
+/* H_CF = the guest's CF (0 or 1), for ADC/SBB and INC/DEC. */
+static void emit_cf(struct lower *lw, int dst)
+{
+    struct cbuf *c = &lw->c;
+    if (emit_cond_flags(lw, XC_B)) {
+        x_setcc(c, XC_B, X_RAX);
+    } else {
+        x_mov64(c, X_RDI, X_RBX);
+        x_call_abs(c, (const void *)cpu_cf);
+    }
+    x_movzx8(c, X_RAX, X_RAX);
+    x_mov32(c, dst, X_RAX);
+}
+
 static void alu_op(struct lower *lw, int op, int size)
 {
     struct cbuf *c = &lw->c;
     x_mov32(c, H_RES, H_A);
+    if (op == XA_ADC || op == XA_SBB) {
+        x_op_reg(c, false, "\x0F\xBA", 2, 4, H_CF, false);   /* bt ebp, 0: CF = carry-in */
+        x_byte(c, 0);
+    }
     int hop = op == 7 ? XA_SUB : op;
     char o = (char)(hop << 3 | (size == 8 ? 0 : 1));
     if (size == 16) {
@@ -398,11 +419,16 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
                       bool imm, bool g_dst, uint32_t eip, uint32_t next)
 {
     struct cbuf *c = &lw->c;
-    if (op == XA_ADC || op == XA_SBB || (in->mod != 3 && !mem_ok(lw, in->seg))) {
+    if (in->mod != 3 && !mem_ok(lw, in->seg)) {
         return false;
     }
     bool write = op != XA_CMP && op != 8;   /* 8: TEST */
-    int cc = (op == XA_ADD) ? CC_ADD : (op == XA_SUB || op == XA_CMP) ? CC_SUB : CC_LOGIC;
+    int cc = (op == XA_ADD) ? CC_ADD : (op == XA_SUB || op == XA_CMP) ? CC_SUB
+           : op == XA_ADC ? CC_ADC : op == XA_SBB ? CC_SBB : CC_LOGIC;
+    bool carry = op == XA_ADC || op == XA_SBB;
+    if (carry) {
+        emit_cf(lw, H_CF);
+    }
     if (op == 8) {
         op = XA_AND;
     }
@@ -421,6 +447,9 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
         emit_store(lw, in->seg, size, eip);
         if (lw->live) {
             set_cc(lw, cc, size, cc != CC_LOGIC);
+            if (carry) {
+                x_st32(c, CPU_FIELD(cc_aux), H_CF);
+            }
         } else {
             lw->cc_known = false;
         }
@@ -429,6 +458,9 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     }
     if (lw->live) {
         set_cc(lw, cc, size, cc != CC_LOGIC);
+        if (carry) {
+            x_st32(c, CPU_FIELD(cc_aux), H_CF);
+        }
     } else {
         lw->cc_known = false;
     }
@@ -590,23 +622,13 @@ static bool lower_lea(struct lower *lw, const struct insn *in)
 }
 
 /* INC/DEC r: CF is kept (cc_aux = the old CF, from cpu_cf). */
-static bool emit_cond_flags(struct lower *lw, int cc);
-
 static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size,
                          uint32_t eip, uint32_t next)
 {
     struct cbuf *c = &lw->c;
     bool mem = in && in->mod != 3;
     if (lw->live) {
-        /* the old CF goes to cc_aux: from the known flag state, or computed */
-        if (emit_cond_flags(lw, XC_B)) {
-            x_setcc(c, XC_B, X_RAX);
-        } else {
-            x_mov64(c, X_RDI, X_RBX);
-            x_call_abs(c, (const void *)cpu_cf);
-        }
-        x_movzx8(c, X_RAX, X_RAX);
-        x_mov32(c, H_B, X_RAX);     /* kept until the flags are written */
+        emit_cf(lw, H_B);   /* the old CF, for cc_aux: kept until the flags are written */
     }
     lw->cc_known = false;
     lw->host_flags = false;

@@ -178,6 +178,14 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
         return m->ops->read(m->opaque, paddr - m->start, size) & size_mask_bytes(size);
     }
     uint32_t v = 0;
+    if (!m && paddr < bus->ram_size && bus->ram_size - paddr >= (uint32_t)size &&
+        !find_map(bus, paddr + (uint32_t)size - 1)) {
+        /* plain RAM (no mapping covers either end of the access) */
+        for (int i = size - 1; i >= 0; i--) {
+            v = v << 8 | bus->ram[paddr + (uint32_t)i];
+        }
+        return v;
+    }
     for (int i = 0; i < size; i++) {
         v |= read_byte(bus, paddr + i) << (8 * i);
     }

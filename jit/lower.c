@@ -49,6 +49,29 @@ static void jit_st8(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr
 static void jit_st16(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 16, v); }
 static void jit_st32(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 32, v); }
 
+static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of);
+
+/* Apply the deferred rotate flags (EBP); EAX and EDX survive. */
+static void emit_rot_apply(struct lower *lw)
+{
+    struct cbuf *c = &lw->c;
+    x_push(c, X_RAX);
+    x_push(c, X_RDX);
+    x_mov32(c, X_RSI, H_CF);
+    x_mov64(c, X_RDI, X_RBX);
+    x_call_abs(c, (const void *)jit_rot_flags);
+    x_pop(c, X_RDX);
+    x_pop(c, X_RAX);
+}
+
+void lower_materialize(struct lower *lw)
+{
+    if (lw->rot_pending) {
+        emit_rot_apply(lw);
+        lw->rot_pending = false;
+    }
+}
+
 void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_t *start,
                 uint8_t *end)
 {
@@ -58,6 +81,7 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
     lw->pending = 0;
     lw->host_flags = false;
     lw->cc_known = false;
+    lw->rot_pending = false;
     lw->nstubs = 0;
 }
 
@@ -79,6 +103,7 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
     struct lower_stub *s = &lw->stubs[lw->nstubs++];
     s->kind = (uint8_t)kind;
     s->pending = (uint16_t)lw->pending;
+    s->rot = lw->rot_pending;
     return s;
 }
 
@@ -114,6 +139,7 @@ static void emit_ea(struct lower *lw, const struct insn *in)
 void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next)
 {
     struct cbuf *c = &lw->c;
+    lower_materialize(lw);
     if ((in->op->attr & A_MODRM) && in->mod != 3) {
         emit_ea(lw, in);
         x_st32(c, CPU_FIELD(ea), X_RAX);
@@ -137,6 +163,7 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired)
     s->site = x_jcc32(c, XC_NE);
     s->eip = next;
     s->pending = (uint16_t)(lw->pending + retired);
+    s->rot = lw->rot_pending && !lw->cur_overwrites;   /* (after this one's flags) */
     lw->host_flags = false;
 }
 
@@ -270,6 +297,7 @@ static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool
     struct cbuf *c = &lw->c;
     int kind = rmw ? STUB_RMW : STUB_LOAD;
     if (!seg_flat(lw, seg)) {
+        lower_materialize(lw);
         emit_slow_call(lw, kind, seg, size, eip, lw->pending);
         return;
     }
@@ -300,6 +328,7 @@ static void emit_store(struct lower *lw, int seg, int size, uint32_t eip)
 {
     struct cbuf *c = &lw->c;
     if (!seg_flat(lw, seg)) {
+        lower_materialize(lw);
         emit_slow_call(lw, STUB_STORE, seg, size, eip, lw->pending);
         return;
     }
@@ -326,6 +355,9 @@ void lower_emit_stubs(struct lower *lw)
     for (unsigned i = 0; i < lw->nstubs; i++) {
         struct lower_stub *s = &lw->stubs[i];
         x_patch32(s->site, c->p);
+        if (s->rot) {
+            emit_rot_apply(lw);     /* a fault or an exit may show the flags */
+        }
         if (s->kind == STUB_STOP) {
             x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending);
             x_st32i(c, CPU_FIELD(eip), s->eip);
@@ -755,7 +787,11 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     }
     if (live) {
         shift_cf_of(lw, kind);
-        if (kind <= 1) {
+        if (kind <= 1 && !lw->live_read) {
+            /* only a fault could see them: slow paths apply them first */
+            x_mov32(c, H_CF, X_RAX);
+            lw->rot_pending = true;
+        } else if (kind <= 1) {
             x_mov32(c, X_RSI, X_RAX);
             x_mov64(c, X_RDI, X_RBX);
             x_call_abs(c, (const void *)jit_rot_flags);
@@ -869,13 +905,25 @@ static bool lower_not_neg(struct lower *lw, const struct insn *in, int size, boo
     return true;
 }
 
-bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live)
+bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live,
+                bool live_read)
 {
     op_fn *fn = in->op->fn;
     lw->host_flags = false;
     lw->host_flags_nocf = false;
     lw->live = live;
+    lw->live_read = live_read;
     bool done = false;
+    bool overwrites = false;
+    if (lw->rot_pending) {
+        int fx = lower_flag_effect(in);
+        if (fx & (FX_READS | FX_PARTIAL)) {
+            lower_materialize(lw);
+        } else {
+            overwrites = fx & FX_WRITES;
+        }
+    }
+    lw->cur_overwrites = overwrites;
     int bsize = insn_bsize(in);
     if (fn == op_alu_Ev_Gv || fn == op_alu_Eb_Gb) {
         done = lower_alu(lw, in, (in->opcode >> 3) & 7, bsize, in->reg, false, false, eip, next);
@@ -945,7 +993,11 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
     }
     if (done) {
         lw->pending++;
+        if (overwrites) {
+            lw->rot_pending = false;    /* its flags replaced the rotate's */
+        }
     }
+    lw->cur_overwrites = false;
     return done;
 }
 
@@ -965,43 +1017,49 @@ uint8_t *lower_jcc(struct lower *lw, int cc)
 int lower_flag_effect(const struct insn *in)
 {
     op_fn *fn = in->op->fn;
-    bool mem = (in->op->attr & A_MODRM) && in->mod != 3;
+    int fault = ((in->op->attr & A_MODRM) && in->mod != 3) ? FX_FAULTS : 0;
     if (fn == op_lea_Gv_M || fn == op_mov_Zv_Iv || fn == op_mov_Zb_Ib || fn == op_nop) {
-        return FX_NONE;
-    }
-    if (mem) {
-        return FX_READ;     /* a fault would show the flags as they are */
+        return 0;
     }
     if (fn == op_alu_Ev_Gv || fn == op_alu_Eb_Gb || fn == op_alu_Gv_Ev || fn == op_alu_Gb_Eb ||
-        fn == op_alu_eAX_Iz || fn == op_alu_AL_Ib) {
-        int kind = (in->opcode >> 3) & 7;
-        return (kind == XA_ADC || kind == XA_SBB) ? FX_READ : FX_WRITE;
-    }
-    if (fn == op_alu_Ev_Iz || fn == op_alu_Eb_Ib) {
-        return (in->reg == XA_ADC || in->reg == XA_SBB) ? FX_READ : FX_WRITE;
+        fn == op_alu_eAX_Iz || fn == op_alu_AL_Ib || fn == op_alu_Ev_Iz || fn == op_alu_Eb_Ib) {
+        int kind = (fn == op_alu_Ev_Iz || fn == op_alu_Eb_Ib) ? in->reg : (in->opcode >> 3) & 7;
+        bool store = fault && kind != XA_CMP && fn != op_alu_Gv_Ev && fn != op_alu_Gb_Eb;
+        return fault | FX_WRITES | ((kind == XA_ADC || kind == XA_SBB) ? FX_READS : 0) |
+               (store ? FX_STORES : 0);
     }
     if (fn == op_test_Ev_Gv || fn == op_test_Eb_Gb || fn == op_test_Ev_Iz || fn == op_test_Eb_Ib ||
         fn == op_test_eAX_Iz || fn == op_test_AL_Ib || fn == op_neg_Ev || fn == op_neg_Eb ||
         fn == op_imul_Gv_Ev || fn == op_imul_Gv_Ev_Iz) {
-        return FX_WRITE;
+        return fault | FX_WRITES;
     }
-    if (fn == op_mov_Ev_Gv || fn == op_mov_Eb_Gb || fn == op_mov_Gv_Ev || fn == op_mov_Gb_Eb ||
-        fn == op_mov_Ev_Iz || fn == op_mov_Eb_Ib || fn == op_movzx_Gv_Eb || fn == op_movzx_Gv_Ew ||
-        fn == op_movsx_Gv_Eb || fn == op_movsx_Gv_Ew || fn == op_not_Ev || fn == op_not_Eb ||
-        fn == op_inc_Zv || fn == op_dec_Zv || fn == op_inc_Ev || fn == op_dec_Ev ||
+    if (fn == op_mov_Ev_Gv || fn == op_mov_Eb_Gb || fn == op_mov_Ev_Iz || fn == op_mov_Eb_Ib ||
+        fn == op_not_Ev || fn == op_not_Eb) {
+        return fault | (fault ? FX_STORES : 0);
+    }
+    if (fn == op_mov_Gv_Ev || fn == op_mov_Gb_Eb || fn == op_movzx_Gv_Eb ||
+        fn == op_movzx_Gv_Ew || fn == op_movsx_Gv_Eb || fn == op_movsx_Gv_Ew) {
+        return fault;
+    }
+    if (fn == op_inc_Zv || fn == op_dec_Zv || fn == op_inc_Ev || fn == op_dec_Ev ||
         fn == op_inc_Eb || fn == op_dec_Eb) {
-        return FX_NONE;     /* INC/DEC pass CF through: live before iff live after */
+        /* CF passes through: live before iff live after */
+        return fault | FX_PARTIAL | (fault ? FX_STORES : 0);
     }
+    int store = fault ? FX_STORES : 0;
     if ((fn == op_shift_Ev || fn == op_shift_Eb) && (in->opcode & 0xFE) == 0xD2) {
         /* count in CL: maybe 0 (no change); RCL/RCR read CF */
-        return (in->reg == 2 || in->reg == 3) ? FX_READ : FX_NONE;
+        return fault | store | ((in->reg == 2 || in->reg == 3) ? FX_READS : FX_PARTIAL);
     }
     if (fn == op_shift_Ev || fn == op_shift_Eb) {
         unsigned n = ((in->opcode & 0xFE) == 0xD0 ? 1 : in->imm) & 31;
-        if (n == 0 || in->reg == 0 || in->reg == 1) {
-            return FX_NONE;  /* nothing, or CF/OF only (kept live if read later) */
+        if (n == 0) {
+            return fault | store;
         }
-        return (in->reg == 2 || in->reg == 3) ? FX_READ : FX_WRITE;
+        if (in->reg == 0 || in->reg == 1) {
+            return fault | store | FX_PARTIAL;  /* CF and OF only */
+        }
+        return fault | store | ((in->reg == 2 || in->reg == 3) ? FX_READS : FX_WRITES);
     }
-    return FX_READ;
+    return FX_READS | FX_FAULTS | FX_STORES;    /* handlers, PUSH, ...: anything */
 }

@@ -23,6 +23,7 @@ struct lower_stub {
     uint8_t kind;       /* STUB_* */
     uint8_t seg, size;
     uint16_t pending;
+    bool rot;           /* apply the pending rotate flags first */
 };
 
 struct lower {
@@ -35,6 +36,11 @@ struct lower {
     bool host_flags;
     bool host_flags_nocf;   /* ...except CF (INC/DEC leave the host's stale) */
     bool live;          /* the current instruction's flags are read later */
+    bool live_read;     /* ...by an instruction or an exit, not only a fault */
+    /* A rotate's CF/OF wait in EBP: applied only if a fault needs them
+     * (slow paths apply them first) or before anything that reads flags */
+    bool rot_pending;
+    bool cur_overwrites;    /* the current instruction replaces them */
     /* cpu->cc_op is statically known here: set by an inline ADD/SUB/LOGIC */
     bool cc_known;
     uint8_t cc_op_known, cc_size_known;
@@ -57,9 +63,18 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired);
  * `live`: something after it (a reader, a possible fault, the block's end)
  * may see the flags it sets; if not they are not computed.
  */
-bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live);
-/* What an instruction does to the arithmetic flags (for the liveness pass). */
-enum { FX_NONE, FX_WRITE, FX_READ };
+bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live,
+                bool live_read);
+/* Rotate flags deferred to a fault (see lower_shift) are computed now. */
+void lower_materialize(struct lower *lw);
+/*
+ * What an instruction does to the arithmetic flags, for the liveness pass:
+ * reads them, writes all six, may fault (a fault shows them as they are),
+ * writes some (INC/DEC, rotates, shifts by CL: the rest pass through),
+ * stores to memory (into translated code, it ends the block after it: its
+ * flags are then seen by what runs next).
+ */
+enum { FX_READS = 1, FX_WRITES = 2, FX_FAULTS = 4, FX_PARTIAL = 8, FX_STORES = 16 };
 int lower_flag_effect(const struct insn *in);
 /* CALL rel inline (the push); false if it needs the handler. */
 bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);

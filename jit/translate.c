@@ -76,6 +76,14 @@ static int classify(const struct insn *in)
     return K_END;
 }
 
+/* One decoded instruction of the block being translated. */
+struct tinsn {
+    struct insn in;
+    uint32_t eip, next;
+    bool live;          /* its flags may be seen later */
+    bool live_read;     /* ...by a reader or an exit, not only a fault */
+};
+
 struct tctx {
     struct jit *j;
     struct lower lw;        /* emitter state shared with lower.c */
@@ -177,14 +185,16 @@ static bool emit_jcc(struct tctx *t, const struct insn *in, uint32_t next)
     return true;
 }
 
-static bool emit_insn(struct tctx *t, const struct insn *in, uint32_t eip, uint32_t next,
-                      bool live)
+static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
 {
+    const struct insn *in = &ti->in;
+    uint32_t eip = ti->eip, next = ti->next;
     int kind = classify(in);
     op_fn *fn = in->op->fn;
-    if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next, live)) {
+    if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next, live, ti->live_read)) {
         return true;
     }
+    lower_materialize(&t->lw);   /* (never pending here: exits read flags) */
     if (fn == op_jcc && emit_jcc(t, in, next)) {
         return false;
     }
@@ -253,13 +263,6 @@ static uint8_t *emit_entry(struct tctx *t)
     return n_at;
 }
 
-/* One decoded instruction of the block being translated. */
-struct tinsn {
-    struct insn in;
-    uint32_t eip, next;
-    bool live;          /* its flags may be seen later */
-};
-
 /* Decode the block's instructions (up to the first that ends it); 0 if none. */
 static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8_t *host,
                              struct tinsn *ti, unsigned *bytes)
@@ -289,17 +292,30 @@ static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8
     return n;
 }
 
-/* Backward pass: which instructions' flags can anything see? */
+/*
+ * Backward pass: which instructions' flags can anything see?  `live`
+ * counts a possible fault as a reader (it would show the flags), `live_read`
+ * only real readers and the block's exits.
+ */
 static void flag_liveness(struct tinsn *ti, unsigned n)
 {
-    bool live = true;   /* the block's exits: whatever runs next may read them */
+    bool live = true, live_read = true;   /* after the block anything may read them */
     for (unsigned i = n; i-- > 0;) {
-        ti[i].live = live;
         int fx = lower_flag_effect(&ti[i].in);
-        if (fx == FX_WRITE) {
-            live = false;
-        } else if (fx == FX_READ) {
+        /* a store into translated code leaves the block right after it */
+        ti[i].live = live || (fx & FX_STORES);
+        ti[i].live_read = live_read || (fx & FX_STORES);
+        live = ti[i].live;
+        live_read = ti[i].live_read;
+        if (fx & (FX_READS | FX_FAULTS)) {
             live = true;
+        } else if (fx & FX_WRITES) {
+            live = false;
+        }
+        if (fx & FX_READS) {
+            live_read = true;
+        } else if (fx & FX_WRITES) {
+            live_read = false;
         }
     }
 }
@@ -328,7 +344,7 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
     unsigned i = 0;
     bool more = true;
     while (more && i < n && !t.lw.c.overflow) {
-        more = emit_insn(&t, &ti[i].in, ti[i].eip, ti[i].next, ti[i].live);
+        more = emit_insn(&t, &ti[i], ti[i].live);
         i++;
     }
     if (more) {

@@ -18,27 +18,13 @@
 #define SORT_WORDS 16384u  /* 64 KiB */
 #define NBODY 5
 
-static uint32_t xorshift32(uint32_t x)
-{
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return x;
-}
-
-/* FNV-1a over dwords: a cheap order-sensitive fold for checksums. */
-static uint32_t fold(uint32_t h, uint32_t v)
-{
-    return (h ^ v) * 16777619u;
-}
-
 /* ---- integer ALU: xorshift fill, then bitwise CRC32 rounds ---- */
 
 static uint32_t run_alu(uint32_t count, uint32_t *buf)
 {
     uint32_t x = 2463534242u;
     for (uint32_t i = 0; i < ALU_WORDS; i++) {
-        x = xorshift32(x);
+        x = bench_xorshift32(x);
         buf[i] = x;
     }
     uint32_t crc = 0xffffffffu;
@@ -50,7 +36,7 @@ static uint32_t run_alu(uint32_t count, uint32_t *buf)
                 /* branch-free: XOR the polynomial in when bit 0 is set */
                 crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
             }
-            buf[i] = xorshift32(w ^ crc);
+            buf[i] = bench_xorshift32(w ^ crc);
         }
     }
     return ~crc;
@@ -91,23 +77,23 @@ static uint32_t run_copy(uint32_t count, uint32_t *a)
     const uint8_t *b8 = (const uint8_t *)b;
     uint32_t x = 88172645u;
     for (uint32_t i = 0; i < COPY_WORDS; i++) {
-        x = xorshift32(x);
+        x = bench_xorshift32(x);
         a[i] = x;
     }
     uint32_t h = 2166136261u;
     for (uint32_t r = 0; r < count; r++) {
         fill_dwords(b, r, COPY_WORDS);
         copy_dwords(b, a, COPY_WORDS);
-        h = fold(h, compare_dwords(a, b, COPY_WORDS));
+        h = bench_fold(h, compare_dwords(a, b, COPY_WORDS));
         b[r % COPY_WORDS] ^= 1u;  /* one difference: REPE CMPSD stops there */
-        h = fold(h, compare_dwords(a, b, COPY_WORDS));
+        h = bench_fold(h, compare_dwords(a, b, COPY_WORDS));
         /* byte loop: swap neighbouring bytes back into a, plus a tweak */
         for (uint32_t i = 0; i < COPY_WORDS * 4; i++) {
             a8[i] = (uint8_t)(b8[i ^ 1u] + (uint8_t)r);
         }
     }
     for (uint32_t i = 0; i < COPY_WORDS; i++) {
-        h = fold(h, a[i]);
+        h = bench_fold(h, a[i]);
     }
     return h;
 }
@@ -123,7 +109,7 @@ static uint32_t run_fib(uint32_t count)
 {
     uint32_t sum = 0;
     for (uint32_t r = 0; r < count; r++) {
-        sum = fold(sum, fib(18u + (r & 3u)));
+        sum = bench_fold(sum, fib(18u + (r & 3u)));
     }
     return sum;
 }
@@ -169,16 +155,16 @@ static uint32_t run_sort(uint32_t count, uint32_t *a)
     for (uint32_t r = 0; r < count; r++) {
         uint32_t x = 0x9e3779b9u + r;
         for (uint32_t i = 0; i < SORT_WORDS; i++) {
-            x = xorshift32(x);
+            x = bench_xorshift32(x);
             a[i] = x;
         }
         heapsort(a, SORT_WORDS);
         uint32_t unsorted = 0;
         for (uint32_t i = 0; i < SORT_WORDS; i++) {
-            h = fold(h, a[i]);
+            h = bench_fold(h, a[i]);
             unsorted += i > 0 && a[i - 1] > a[i];
         }
-        h = fold(h, unsorted);
+        h = bench_fold(h, unsorted);
     }
     return h;
 }
@@ -216,10 +202,10 @@ static uint32_t run_muldiv(uint32_t count)
     uint32_t x = 123456789u;
     uint32_t sum = 0;
     for (uint32_t r = 0; r < count; r++) {
-        x = xorshift32(x);
+        x = bench_xorshift32(x);
         uint32_t m = x | 0x80000001u;   /* odd, >= 2^31 */
-        uint32_t b = xorshift32(x) % m;
-        uint32_t e = xorshift32(b);
+        uint32_t b = bench_xorshift32(x) % m;
+        uint32_t e = bench_xorshift32(b);
         sum += powmod(b, e, m);
         /* a signed division too (IDIV); the divisor is positive */
         int32_t q = (int32_t)sum / (int32_t)((m >> 9) | 1u);
@@ -304,7 +290,7 @@ static uint32_t fold_double(uint32_t h, const double *d)
         double d;
         uint32_t w[2];
     } u = {.d = *d};
-    return fold(fold(h, u.w[0]), u.w[1]);
+    return bench_fold(bench_fold(h, u.w[0]), u.w[1]);
 }
 
 static uint32_t run_fpu(uint32_t count, struct body *bd)

@@ -33,4 +33,19 @@ enum bench_workload {
 /* Run workload `id` for `count` units of work; returns its checksum. */
 uint32_t bench_run(uint32_t id, uint32_t count, void *mem);
 
+/* The workloads' pseudo-random numbers (xorshift32). */
+static inline uint32_t bench_xorshift32(uint32_t x)
+{
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+}
+
+/* FNV-1a over dwords: a cheap order-sensitive fold for checksums. */
+static inline uint32_t bench_fold(uint32_t h, uint32_t v)
+{
+    return (h ^ v) * 16777619u;
+}
+
 #endif

@@ -289,21 +289,31 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
 }
 
 /*
- * EDX = the `size`-bit value at seg:EAX (zero-extended).  `rmw`: the read
- * of a read-modify-write, which must fault as a write (the write TLB).
+ * A memory access at seg:EAX: STUB_LOAD and STUB_RMW leave the value in
+ * EDX (zero-extended; RMW, the read of a read-modify-write, goes through
+ * the write TLB so it faults as a write), STUB_STORE stores EDX's low
+ * `size` bits.  Flat segments look the TLB up in line, a miss goes to an
+ * out-of-line stub; other segments call the helper in line.
  */
-static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)
+static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t eip)
 {
     struct cbuf *c = &lw->c;
-    int kind = rmw ? STUB_RMW : STUB_LOAD;
     if (!seg_flat(lw, seg)) {
         lower_materialize(lw);
         emit_slow_call(lw, kind, seg, size, eip, lw->pending);
         return;
     }
-    uint8_t *miss = emit_tlb(lw, rmw ? TLB_WRITE : TLB_READ, size / 8);
+    uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
     struct xmem m = { X_RSI, X_RAX, 0, 0 };
-    if (size == 32) {
+    if (kind == STUB_STORE) {
+        if (size == 32) {
+            x_st32(c, m, X_RDX);
+        } else if (size == 16) {
+            x_st16(c, m, X_RDX);
+        } else {
+            x_st8(c, m, X_RDX);
+        }
+    } else if (size == 32) {
         x_ld32(c, X_RDX, m);
     } else if (size == 16) {
         x_ldzx16(c, X_RDX, m);
@@ -318,35 +328,19 @@ static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool
     s->size = (uint8_t)size;
 }
 
-static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
+static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)
 {
-    emit_load_as(lw, seg, size, eip, false);
+    emit_access(lw, rmw ? STUB_RMW : STUB_LOAD, seg, size, eip);
 }
 
-/* Store EDX's low `size` bits at seg:EAX. */
+static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
+{
+    emit_access(lw, STUB_LOAD, seg, size, eip);
+}
+
 static void emit_store(struct lower *lw, int seg, int size, uint32_t eip)
 {
-    struct cbuf *c = &lw->c;
-    if (!seg_flat(lw, seg)) {
-        lower_materialize(lw);
-        emit_slow_call(lw, STUB_STORE, seg, size, eip, lw->pending);
-        return;
-    }
-    uint8_t *miss = emit_tlb(lw, TLB_WRITE, size / 8);
-    struct xmem m = { X_RSI, X_RAX, 0, 0 };
-    if (size == 32) {
-        x_st32(c, m, X_RDX);
-    } else if (size == 16) {
-        x_st16(c, m, X_RDX);
-    } else {
-        x_st8(c, m, X_RDX);
-    }
-    struct lower_stub *s = new_stub(lw, STUB_STORE);
-    s->site = miss;
-    s->resume = c->p;
-    s->eip = eip;
-    s->seg = (uint8_t)seg;
-    s->size = (uint8_t)size;
+    emit_access(lw, STUB_STORE, seg, size, eip);
 }
 
 void lower_emit_stubs(struct lower *lw)
@@ -408,23 +402,17 @@ static void set_cc(struct lower *lw, int op, int size, bool with_operands)
     }
 }
 
-/* H_RES = H_A op H_B at `size` bits; host flags as the guest's. */
 static bool emit_cond_flags(struct lower *lw, int cc);
+static void emit_cond_value(struct lower *lw, int cc);
 
-/* H_CF = the guest's CF (0 or 1), for ADC/SBB and INC/DEC. */
+/* dst = the guest's CF (0 or 1), for ADC/SBB and INC/DEC. */
 static void emit_cf(struct lower *lw, int dst)
 {
-    struct cbuf *c = &lw->c;
-    if (emit_cond_flags(lw, XC_B)) {
-        x_setcc(c, XC_B, X_RAX);
-    } else {
-        x_mov64(c, X_RDI, X_RBX);
-        x_call_abs(c, (const void *)cpu_cf);
-    }
-    x_movzx8(c, X_RAX, X_RAX);
-    x_mov32(c, dst, X_RAX);
+    emit_cond_value(lw, XC_B);
+    x_mov32(&lw->c, dst, X_RAX);
 }
 
+/* H_RES = H_A op H_B at `size` bits; host flags as the guest's. */
 static void alu_op(struct lower *lw, int op, int size)
 {
     struct cbuf *c = &lw->c;

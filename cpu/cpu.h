@@ -143,6 +143,9 @@ struct tlb_entry {
     uint32_t global;    /* page was global (PGE): survives CR3 loads */
 };
 #define TLB_INVALID 0x1u   /* tag bit: entry unusable */
+/* tag bit of a write entry for a page holding translated code: the fast
+ * paths miss, the slow path writes through the bus without a page walk */
+#define TLB_CODE 0x2u
 
 /* Lines of the interpreter's decoded-instruction cache (a power of two). */
 #define ICACHE_LINES 4096u

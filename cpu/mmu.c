@@ -220,11 +220,11 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
     if (cpu->dbg_armed && page_has_bp(cpu, lin)) {
         host = NULL;
     }
-    /* pages holding translated code get no write entries (see jit/cache.c) */
+    /* pages holding translated code get only TLB_CODE write entries */
     bool code = cpu->code_pages && cpu->code_pages[phys >> 12];
-    if (host && (kind != TLB_WRITE || (writable && w.dirty && !code))) {
+    if (host && (kind != TLB_WRITE || (writable && w.dirty))) {
         struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
-        e->tag = lin & ~0xFFFu;
+        e->tag = (lin & ~0xFFFu) | (kind == TLB_WRITE && code ? TLB_CODE : 0);
         e->addend = (uintptr_t)host - (lin & ~0xFFFu);
         e->phys = phys & ~0xFFFu;
         e->global = w.global;
@@ -267,6 +267,13 @@ uint32_t mmu_read_slow(struct cpu *cpu, uint32_t lin, int size, unsigned acc)
 void mmu_write_slow(struct cpu *cpu, uint32_t lin, uint32_t val, int size, unsigned acc)
 {
     acc |= ACC_W;
+    const struct tlb_entry *ce =
+        &cpu->tlb[(acc & ACC_U) ? 1 : 0][TLB_WRITE][(lin >> 12) & (TLB_SIZE - 1)];
+    if (ce->tag == ((lin & ~0xFFFu) | TLB_CODE) && (lin & 0xFFF) <= 4096u - (unsigned)size) {
+        /* translated code on this page: the bus tells the translator */
+        bus_write(cpu->bus, ce->phys | (lin & 0xFFF), val, size);
+        return;
+    }
     if ((lin & 0xFFF) > 4096u - (unsigned)size) {
         uint32_t first = 4096 - (lin & 0xFFF);
         translate_fill(cpu, lin, acc);

@@ -180,7 +180,7 @@ struct insn *jit_insn_alloc(struct jit *j)
     return j->ninsns < j->max_insns ? &j->insns[j->ninsns++] : NULL;
 }
 
-/* Stores to this page must reach the bus: drop its write TLB entries. */
+/* Stores to this page must reach the bus: its write TLB entries become TLB_CODE ones. */
 static void mark_code_page(struct jit *j, uint32_t page)
 {
     if (j->code_pages[page]) {
@@ -192,7 +192,7 @@ static void mark_code_page(struct jit *j, uint32_t page)
         for (unsigned i = 0; i < TLB_SIZE; i++) {
             struct tlb_entry *e = &cpu->tlb[u][TLB_WRITE][i];
             if (e->phys == page << 12) {
-                e->tag = TLB_INVALID;
+                e->tag |= TLB_CODE;     /* stores now take the slow path */
             }
         }
     }

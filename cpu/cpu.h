@@ -189,6 +189,19 @@ struct cpu {
      */
     uint64_t jit_limit;
     uint8_t jit_stop;
+    /*
+     * Return-address cache of translated code (jit/lower.c): an inline
+     * CALL pushes its return EIP with the host code of the block there
+     * (once known) and the CALL site's constant to fill in; RET pops and
+     * jumps straight there when the EIPs match.  Emptied whenever the CPU
+     * loop starts a run of blocks, so it never outlives a mode or mapping.
+     */
+    uint8_t jit_ras_top;
+    struct jit_ras {
+        uint32_t eip;
+        const void *code;
+        void *site;
+    } jit_ras[16];
 
     struct seg seg[6];
     struct seg ldtr, tr;

@@ -120,6 +120,18 @@ const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t f
     return lookup_code(j, &k);
 }
 
+const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
+                              uint32_t cs_limit, uint8_t *site)
+{
+    const uint8_t *code = jit_lookup_indirect(cpu, cs_base, flags, cs_limit);
+    if (code && site) {
+        /* (the return site is on the CALL's page, so on the same mapping) */
+        uint64_t v = (uint64_t)(uintptr_t)code;
+        memcpy(site, &v, sizeof(v));
+    }
+    return code;
+}
+
 static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
                                            const uint8_t **hostp)
 {
@@ -158,6 +170,8 @@ static bool jit_exec(struct cpu *cpu, uint64_t limit)
     }
     cpu->jit_limit = limit;
     cpu->jit_stop = 0;
+    cpu->jit_ras_top = 0;
+    memset(cpu->jit_ras, 0, sizeof(cpu->jit_ras));
     j->n_entries++;
     const struct jit_exit *x = j->enter(cpu, jit_rx(j, b->code));
     if (x && x->blk->valid && !x->to && cpu->icount < cpu->jit_limit) {

@@ -132,6 +132,11 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
 const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
                                    uint32_t cs_limit);
 
+/* After RET: as jit_lookup_indirect, and fills in the return-address
+ * cache's CALL site (when not NULL) with the code found. */
+const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
+                              uint32_t cs_limit, uint8_t *site);
+
 /* check.c: lockstep mode */
 int jit_check_init(struct jit *j);
 void jit_check_free(struct jit *j);

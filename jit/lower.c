@@ -576,8 +576,31 @@ static bool stack_ok(const struct lower *lw)
     return lw->k->flags & JK_STACK32;
 }
 
+/* ECX = index * 3 of the return-address cache entry at `top + delta`, and
+ * the top becomes that index + `move` (the entry is at jit_ras + ECX * 8). */
+static void ras_index(struct lower *lw, int delta, int move)
+{
+    struct cbuf *c = &lw->c;
+    x_ldzx8(c, X_RCX, CPU_FIELD(jit_ras_top));
+    if (delta) {
+        x_lea32(c, X_RCX, xm(X_RCX, delta));
+        x_alu32i(c, XA_AND, X_RCX, 15);
+    }
+    x_lea32(c, X_RAX, xm(X_RCX, move));
+    x_alu32i(c, XA_AND, X_RAX, 15);
+    x_st8(c, CPU_FIELD(jit_ras_top), X_RAX);
+    x_lea32(c, X_RCX, (struct xmem){ X_RCX, X_RCX, 1, 0 });
+}
+
+static struct xmem ras_field(size_t field)
+{
+    _Static_assert(sizeof(struct jit_ras) == 24, "return cache entry: 3 quadwords");
+    return (struct xmem){ X_RBX, X_RCX, 3, (int32_t)(offsetof(struct cpu, jit_ras) + field) };
+}
+
 bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next)
 {
+    struct cbuf *c = &lw->c;
     uint32_t target = next + in->imm;
     if (in->opsize == 16) {
         target &= 0xFFFF;
@@ -585,9 +608,21 @@ bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint
     if (!stack_ok(lw) || (target > lw->k->cs_limit && ((lw->k->flags & JK_PE) || target > 0xFFFF))) {
         return false;
     }
-    x_movi32(&lw->c, X_RDX, next);
+    x_movi32(c, X_RDX, next);
     emit_push(lw, in->opsize, eip);
     lower_stop_check(lw, next, 1);
+    /* the return-address cache: (next, the code there, this site) */
+    ras_index(lw, 0, 1);
+    x_st32i(c, ras_field(offsetof(struct jit_ras, eip)), next);
+    uint32_t page = lw->k->cs_base + lw->k->eip;
+    bool same_page = (((lw->k->cs_base + next) ^ page) & ~0xFFFu) == 0;
+    x_byte(c, 0x48);    /* mov rax, imm64: the code, filled in by jit_lookup_ret */
+    x_byte(c, 0xB8);
+    uint8_t *site = c->p;
+    x_u64(c, 0);
+    x_st64(c, ras_field(offsetof(struct jit_ras, code)), X_RAX);
+    x_movi64(c, X_RAX, same_page ? (uint64_t)(uintptr_t)site : 0);
+    x_st64(c, ras_field(offsetof(struct jit_ras, site)), X_RAX);
     return true;
 }
 
@@ -605,6 +640,33 @@ bool lower_ret(struct lower *lw, const struct insn *in, uint32_t eip)
     x_st32(c, CPU_FIELD(r[R_ESP]), H_ADDR);
     x_st32(c, CPU_FIELD(eip), X_RDX);
     return true;
+}
+
+void lower_ret_predict(struct lower *lw, const void *slow_fn)
+{
+    struct cbuf *c = &lw->c;
+    const struct jit_key *k = lw->k;
+    /* pop the cache; EDX holds the target (lower_ret) */
+    ras_index(lw, 15, 0);
+    x_alu32_ld(c, XA_CMP, X_RDX, ras_field(offsetof(struct jit_ras, eip)));
+    uint8_t *miss = x_jcc32(c, XC_NE);
+    x_ld64(c, X_R8, ras_field(offsetof(struct jit_ras, site)));
+    x_ld64(c, X_RAX, ras_field(offsetof(struct jit_ras, code)));
+    x_test32(c, X_RAX, X_RAX);
+    uint8_t *unknown = x_jcc32(c, XC_E);
+    x_jmp_reg(c, X_RAX);
+    x_patch32(miss, c->p);
+    x_movi32(c, X_R8, 0);
+    x_patch32(unknown, c->p);
+    /* jit_lookup_ret(cpu, cs_base, flags, cs_limit, site or NULL) */
+    x_mov64(c, X_RDI, X_RBX);
+    x_movi32(c, X_RSI, k->cs_base);
+    x_movi32(c, X_RDX, k->flags);
+    x_movi32(c, X_RCX, k->cs_limit);
+    x_call_abs(c, slow_fn);
+    x_test32(c, X_RAX, X_RAX);
+    x_patch32(x_jcc32(c, XC_E), lw->j->exit_null);
+    x_jmp_reg(c, X_RAX);
 }
 
 static bool lower_push_pop(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next)

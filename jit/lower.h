@@ -80,6 +80,9 @@ int lower_flag_effect(const struct insn *in);
 bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next);
 /* RET / RET imm16 inline: EIP = the popped target; false if it needs the handler. */
 bool lower_ret(struct lower *lw, const struct insn *in, uint32_t eip);
+/* After lower_ret (icount flushed): jump to the cached return block, or
+ * look the target up with slow_fn (jit_lookup_ret). */
+void lower_ret_predict(struct lower *lw, const void *slow_fn);
 /* Jcc: emit a jump taken when the condition holds; returns its rel32. */
 uint8_t *lower_jcc(struct lower *lw, int cc);
 /* Slow paths and stop exits, after the body. */

@@ -210,7 +210,8 @@ static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
     }
     if ((fn == op_ret || fn == op_ret_Iw) && lower_ret(&t->lw, in, eip)) {
         t->lw.pending++;
-        emit_indirect_exit(t);
+        lower_flush_icount(&t->lw);
+        lower_ret_predict(&t->lw, (const void *)jit_lookup_ret);
         return false;
     }
     struct insn *copy = jit_insn_alloc(t->j);

@@ -462,19 +462,10 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     }
     alu_op(lw, op, size);
     if (mem_dst) {
+        /* the store first: if it faults, the flags are untouched */
         x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
         emit_store(lw, in->seg, size, eip);
-        if (lw->live) {
-            set_cc(lw, cc, size, cc != CC_LOGIC);
-            if (carry) {
-                x_st32(c, CPU_FIELD(cc_aux), H_CF);
-            }
-        } else {
-            lw->cc_known = false;
-        }
-        lower_stop_check(lw, next, 1);
-        return true;
     }
     if (lw->live) {
         set_cc(lw, cc, size, cc != CC_LOGIC);
@@ -483,6 +474,10 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
         }
     } else {
         lw->cc_known = false;
+    }
+    if (mem_dst) {
+        lower_stop_check(lw, next, 1);
+        return true;
     }
     if (write) {
         store_greg(lw, g_dst ? in->reg : in->rm, size, H_RES);

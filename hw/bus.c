@@ -169,6 +169,13 @@ static bool size_ok(const struct io_ops *ops, int size)
     return ops->sizes & (size == 1 ? 1 : size == 2 ? 2 : 4);
 }
 
+/* Is [paddr, paddr + size) plain RAM?  m: the mapping at paddr (none). */
+static bool plain_ram(const struct bus *bus, const struct bus_map *m, uint32_t paddr, int size)
+{
+    return !m && paddr < bus->ram_size && bus->ram_size - paddr >= (uint32_t)size &&
+           !find_map(bus, paddr + (uint32_t)size - 1);
+}
+
 uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
 {
     const struct bus_map *m = find_map(bus, paddr);
@@ -178,9 +185,7 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, int size)
         return m->ops->read(m->opaque, paddr - m->start, size) & size_mask_bytes(size);
     }
     uint32_t v = 0;
-    if (!m && paddr < bus->ram_size && bus->ram_size - paddr >= (uint32_t)size &&
-        !find_map(bus, paddr + (uint32_t)size - 1)) {
-        /* plain RAM (no mapping covers either end of the access) */
+    if (plain_ram(bus, m, paddr, size)) {
         for (int i = size - 1; i >= 0; i--) {
             v = v << 8 | bus->ram[paddr + (uint32_t)i];
         }
@@ -204,9 +209,7 @@ void bus_write(struct bus *bus, uint32_t paddr, uint32_t val, int size)
         m->ops->write(m->opaque, paddr - m->start, val, size);
         return;
     }
-    if (!m && paddr < bus->ram_size && bus->ram_size - paddr >= (uint32_t)size &&
-        (!find_map(bus, paddr + (uint32_t)size - 1))) {
-        /* plain RAM (no mapping covers either end of the access) */
+    if (plain_ram(bus, m, paddr, size)) {
         for (int i = 0; i < size; i++) {
             bus->ram[paddr + (uint32_t)i] = (uint8_t)(val >> (8 * i));
         }

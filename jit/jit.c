@@ -90,14 +90,8 @@ static struct jit_block *lookup(struct jit *j, const struct jit_key *k)
 /* The same for generated code: the entry's executable address, or NULL. */
 static const uint8_t *lookup_code(struct jit *j, const struct jit_key *k)
 {
-    struct jit_fast *f = &j->fast[jit_fast_index(k->phys, k->eip)];
-    if (f->blk && f->key.phys == k->phys && f->key.eip == k->eip &&
-        f->key.flags == k->flags && f->key.cs_base == k->cs_base &&
-        f->key.cs_limit == k->cs_limit) {
-        return f->code;
-    }
-    struct jit_block *b = lookup(j, k);
-    return b ? f->code : NULL;
+    /* lookup() leaves the block found in k's fast-table entry */
+    return lookup(j, k) ? j->fast[jit_fast_index(k->phys, k->eip)].code : NULL;
 }
 
 /*

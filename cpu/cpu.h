@@ -132,17 +132,25 @@ enum cc_op {
                    CF and OF given as F_CF | F_OF bits in aux */
 };
 
-/* Software TLB: one direct-mapped table per access kind. */
-#define TLB_BITS 8
+/*
+ * Software TLB: one direct-mapped table per privilege and access kind,
+ * large enough to map 32 MiB per table.  Flushes visit only the entries
+ * filled since the last one (tlb_log) unless more were filled than it holds.
+ */
+#define TLB_BITS 13
 #define TLB_SIZE (1u << TLB_BITS)
+#define TLB_LOG 2048u
 enum { TLB_READ, TLB_WRITE, TLB_EXEC, TLB_KINDS };
 struct tlb_entry {
     uint32_t tag;       /* linear page | TLB_* flags; TLB_INVALID when empty */
+    uint32_t phys;      /* physical page address | TLB_GLOBAL */
     uintptr_t addend;   /* host pointer = addend + linear address */
-    uint32_t phys;      /* physical page address */
-    uint32_t global;    /* page was global (PGE): survives CR3 loads */
 };
 #define TLB_INVALID 0x1u   /* tag bit: entry unusable */
+#define TLB_GLOBAL 0x1u    /* phys bit: a global page (PGE), kept by CR3 loads */
+/* index into cpu->tlb of linear address lin's entry for user (0/1) and kind */
+#define TLB_SLOT(user, kind, lin) \
+    (((unsigned)(user) * TLB_KINDS + (unsigned)(kind)) * TLB_SIZE + (((lin) >> 12) & (TLB_SIZE - 1)))
 /* tag bit of a write entry for a page holding translated code: the fast
  * paths miss, the slow path writes through the bus without a page walk */
 #define TLB_CODE 0x2u
@@ -217,7 +225,12 @@ struct cpu {
     struct bus *bus;
     uint32_t a20_mask;  /* 0xFFFFFFFF, or ~(1 << 20) with A20 off */
     uint64_t bus_gen;   /* bus map generation the TLB was filled under */
-    struct tlb_entry tlb[2][TLB_KINDS][TLB_SIZE]; /* [user][kind][index] */
+    /* [(user * TLB_KINDS + kind) * TLB_SIZE + index]: see TLB_SLOT */
+    struct tlb_entry tlb[2 * TLB_KINDS * TLB_SIZE];
+    /* entries filled since the last flush, as indices into tlb;
+     * tlb_nlog > TLB_LOG: more than that, a flush visits every entry */
+    uint32_t tlb_nlog;
+    uint32_t tlb_log[TLB_LOG];
     uint32_t tlb_large[32]; /* bitmap of 4 MiB regions with 4 MiB-page TLB entries */
     bool walk_writes;       /* the page walk is setting accessed/dirty bits */
 

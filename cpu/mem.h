@@ -27,6 +27,8 @@ bool mmu_probe(struct cpu *cpu, uint32_t lin, unsigned acc, uint32_t *phys);
 uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc);
 void mmu_flush(struct cpu *cpu, bool keep_global);
 void mmu_invlpg(struct cpu *cpu, uint32_t lin);
+/* The write entries of physical page `page` (a page number) get TLB_CODE. */
+void mmu_mark_code(struct cpu *cpu, uint32_t page);
 
 /* Whole-word copies where the host is little-endian, as guest memory is. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -81,7 +83,7 @@ static inline void st_le(uint8_t *p, uint32_t v, int size)
 static inline struct tlb_entry *tlb_hit(struct cpu *cpu, uint32_t lin, int size,
                                         unsigned acc, int kind)
 {
-    struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
+    struct tlb_entry *e = &cpu->tlb[TLB_SLOT((acc & ACC_U) ? 1 : 0, kind, lin)];
     if (e->tag == (lin & ~0xFFFu) && (lin & 0xFFF) <= 4096u - (unsigned)size) {
         return e;
     }

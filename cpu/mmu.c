@@ -24,18 +24,43 @@
 #include "hw/bus.h"
 #include "util/log.h"
 
+#define TLB_ENTRIES (sizeof(((struct cpu *)0)->tlb) / sizeof(struct tlb_entry))
+
+/* Drop entry n of the flat table unless it is global and globals stay; true if it stays. */
+static bool tlb_drop(struct cpu *cpu, uint32_t n, bool keep_global)
+{
+    struct tlb_entry *e = &cpu->tlb[n];
+    if (e->tag & TLB_INVALID) {
+        return false;
+    }
+    if (keep_global && (e->phys & TLB_GLOBAL)) {
+        return true;
+    }
+    e->tag = TLB_INVALID;
+    return false;
+}
+
 void mmu_flush(struct cpu *cpu, bool keep_global)
 {
-    for (int u = 0; u < 2; u++) {
-        for (int k = 0; k < TLB_KINDS; k++) {
-            for (unsigned i = 0; i < TLB_SIZE; i++) {
-                struct tlb_entry *e = &cpu->tlb[u][k][i];
-                if (!keep_global || !e->global) {
-                    e->tag = TLB_INVALID;
+    uint32_t kept = 0;
+    if (cpu->tlb_nlog > TLB_LOG) {
+        /* more fills than the log holds: visit every entry */
+        for (uint32_t n = 0; n < TLB_ENTRIES; n++) {
+            if (tlb_drop(cpu, n, keep_global) && kept <= TLB_LOG) {
+                if (kept < TLB_LOG) {
+                    cpu->tlb_log[kept] = n;
                 }
+                kept++;         /* TLB_LOG + 1: still more than the log holds */
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < cpu->tlb_nlog; i++) {
+            if (tlb_drop(cpu, cpu->tlb_log[i], keep_global)) {
+                cpu->tlb_log[kept++] = cpu->tlb_log[i];
             }
         }
     }
+    cpu->tlb_nlog = kept;
     if (!keep_global) {
         memset(cpu->tlb_large, 0, sizeof(cpu->tlb_large));
     }
@@ -43,10 +68,9 @@ void mmu_flush(struct cpu *cpu, bool keep_global)
 
 void mmu_invlpg(struct cpu *cpu, uint32_t lin)
 {
-    unsigned i = (lin >> 12) & (TLB_SIZE - 1);
     for (int u = 0; u < 2; u++) {
         for (int k = 0; k < TLB_KINDS; k++) {
-            cpu->tlb[u][k][i].tag = TLB_INVALID;
+            cpu->tlb[TLB_SLOT(u, k, lin)].tag = TLB_INVALID;
         }
     }
     uint32_t region = lin >> 22;
@@ -56,15 +80,26 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin)
          * entries: drop every entry of that 4 MiB region.
          */
         cpu->tlb_large[region / 32] &= ~(1u << (region % 32));
-        for (int u = 0; u < 2; u++) {
-            for (int k = 0; k < TLB_KINDS; k++) {
-                for (unsigned j = 0; j < TLB_SIZE; j++) {
-                    struct tlb_entry *e = &cpu->tlb[u][k][j];
-                    if (((e->tag ^ lin) & 0xFFC00000u) == 0) {
-                        e->tag = TLB_INVALID;
-                    }
-                }
+        bool all = cpu->tlb_nlog > TLB_LOG;
+        uint32_t count = all ? TLB_ENTRIES : cpu->tlb_nlog;
+        for (uint32_t j = 0; j < count; j++) {
+            struct tlb_entry *e = &cpu->tlb[all ? j : cpu->tlb_log[j]];
+            if (((e->tag ^ lin) & 0xFFC00000u) == 0) {
+                e->tag = TLB_INVALID;
             }
+        }
+    }
+}
+
+void mmu_mark_code(struct cpu *cpu, uint32_t page)
+{
+    bool all = cpu->tlb_nlog > TLB_LOG;
+    uint32_t count = all ? TLB_ENTRIES : cpu->tlb_nlog;
+    for (uint32_t j = 0; j < count; j++) {
+        uint32_t n = all ? j : cpu->tlb_log[j];
+        struct tlb_entry *e = &cpu->tlb[n];
+        if ((n / TLB_SIZE) % TLB_KINDS == TLB_WRITE && (e->phys & ~0xFFFu) == page << 12) {
+            e->tag |= TLB_CODE;     /* stores now take the slow path */
         }
     }
 }
@@ -223,11 +258,16 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
     /* pages holding translated code get only TLB_CODE write entries */
     bool code = cpu->code_pages && cpu->code_pages[phys >> 12];
     if (host && (kind != TLB_WRITE || (writable && w.dirty))) {
-        struct tlb_entry *e = &cpu->tlb[(acc & ACC_U) ? 1 : 0][kind][(lin >> 12) & (TLB_SIZE - 1)];
+        struct tlb_entry *e = &cpu->tlb[TLB_SLOT((acc & ACC_U) ? 1 : 0, kind, lin)];
+        if ((e->tag & TLB_INVALID) && cpu->tlb_nlog <= TLB_LOG) {
+            if (cpu->tlb_nlog < TLB_LOG) {
+                cpu->tlb_log[cpu->tlb_nlog] = (uint32_t)(e - cpu->tlb);
+            }
+            cpu->tlb_nlog++;
+        }
         e->tag = (lin & ~0xFFFu) | (kind == TLB_WRITE && code ? TLB_CODE : 0);
         e->addend = (uintptr_t)host - (lin & ~0xFFFu);
-        e->phys = phys & ~0xFFFu;
-        e->global = w.global;
+        e->phys = (phys & ~0xFFFu) | (w.global ? TLB_GLOBAL : 0);
         if (w.large) {
             cpu->tlb_large[lin >> 27] |= 1u << ((lin >> 22) & 31);
         }
@@ -268,10 +308,10 @@ void mmu_write_slow(struct cpu *cpu, uint32_t lin, uint32_t val, int size, unsig
 {
     acc |= ACC_W;
     const struct tlb_entry *ce =
-        &cpu->tlb[(acc & ACC_U) ? 1 : 0][TLB_WRITE][(lin >> 12) & (TLB_SIZE - 1)];
+        &cpu->tlb[TLB_SLOT((acc & ACC_U) ? 1 : 0, TLB_WRITE, lin)];
     if (ce->tag == ((lin & ~0xFFFu) | TLB_CODE) && (lin & 0xFFF) <= 4096u - (unsigned)size) {
         /* translated code on this page: the bus tells the translator */
-        bus_write(cpu->bus, ce->phys | (lin & 0xFFF), val, size);
+        bus_write(cpu->bus, (ce->phys & ~0xFFFu) | (lin & 0xFFF), val, size);
         return;
     }
     if ((lin & 0xFFF) > 4096u - (unsigned)size) {

@@ -187,15 +187,7 @@ static void mark_code_page(struct jit *j, uint32_t page)
         return;
     }
     j->code_pages[page] = 1;
-    struct cpu *cpu = j->cpu;
-    for (int u = 0; u < 2; u++) {
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            struct tlb_entry *e = &cpu->tlb[u][TLB_WRITE][i];
-            if (e->phys == page << 12) {
-                e->tag |= TLB_CODE;     /* stores now take the slow path */
-            }
-        }
-    }
+    mmu_mark_code(j->cpu, page);
 }
 
 void jit_block_publish(struct jit *j, struct jit_block *b)

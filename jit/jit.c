@@ -49,7 +49,7 @@ static bool current_key(struct cpu *cpu, struct jit_key *k, const uint8_t **host
     if (!e || cpu->eip > cs->limit) {
         return false;
     }
-    k->phys = e->phys | (lin & 0xFFF);
+    k->phys = (e->phys & ~0xFFFu) | (lin & 0xFFF);
     k->eip = cpu->eip;
     k->cs_base = cs->base;
     k->cs_limit = cs->limit;
@@ -110,7 +110,7 @@ const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t f
     if (!e || cpu->eip > cs_limit || j->check) {
         return NULL;
     }
-    struct jit_key k = { e->phys | (lin & 0xFFF), cpu->eip, cs_base, cs_limit, flags };
+    struct jit_key k = { (e->phys & ~0xFFFu) | (lin & 0xFFF), cpu->eip, cs_base, cs_limit, flags };
     return lookup_code(j, &k);
 }
 

@@ -230,18 +230,17 @@ static uint8_t *emit_tlb(struct lower *lw, int kind, int bytes)
     struct cbuf *c = &lw->c;
     int user = ((lw->k->flags >> JK_CPL_SHIFT) & 3) == 3;
     int32_t base = (int32_t)(offsetof(struct cpu, tlb) +
-                             ((size_t)(user * TLB_KINDS + kind) * TLB_SIZE) * sizeof(struct tlb_entry));
-    _Static_assert(sizeof(struct tlb_entry) == 24, "TLB entry: 3 quadwords");
+                             (size_t)TLB_SLOT(user, kind, 0u) * sizeof(struct tlb_entry));
+    _Static_assert(sizeof(struct tlb_entry) == 16, "TLB entry: 2 quadwords");
     x_mov32(c, X_RCX, X_RAX);
-    x_shifti32(c, XS_SHR, X_RCX, 12);
-    x_alu32i(c, XA_AND, X_RCX, TLB_SIZE - 1);
-    x_lea32(c, X_RCX, (struct xmem){ X_RCX, X_RCX, 1, 0 });   /* index * 3 */
+    x_shifti32(c, XS_SHR, X_RCX, 12 - 4);
+    x_alu32i(c, XA_AND, X_RCX, (TLB_SIZE - 1) << 4);       /* index * 16 */
     x_lea32(c, X_RSI, xm(X_RAX, bytes - 1));
     x_alu32i(c, XA_AND, X_RSI, 0xFFFFF000u);
     x_alu32_ld(c, XA_CMP, X_RSI,
-               (struct xmem){ X_RBX, X_RCX, 3, base + (int32_t)offsetof(struct tlb_entry, tag) });
+               (struct xmem){ X_RBX, X_RCX, 0, base + (int32_t)offsetof(struct tlb_entry, tag) });
     uint8_t *miss = x_jcc32(c, XC_NE);
-    x_ld64(c, X_RSI, (struct xmem){ X_RBX, X_RCX, 3, base + (int32_t)offsetof(struct tlb_entry, addend) });
+    x_ld64(c, X_RSI, (struct xmem){ X_RBX, X_RCX, 0, base + (int32_t)offsetof(struct tlb_entry, addend) });
     return miss;
 }
 

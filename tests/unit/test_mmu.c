@@ -324,3 +324,34 @@ Test(mmu, invlpg_drops_a_whole_4mib_page)
     cr_expect_eq(t.cpu->cr2, 0x00403000u);
     tm_free(&t);
 }
+
+/* More fills than the TLB's fill log holds: flushes still drop every stale entry. */
+Test(mmu, flush_after_more_fills_than_the_log)
+{
+    struct tm t = paged(0);
+    t.cpu->cr4 |= CR4_PSE | CR4_PGE;
+    for (uint32_t k = 1; k <= 6; k++) {     /* 4-28 MiB: six 4 MiB pages onto RAM */
+        tm_put(&t, PD + 4 * k, PS | P | W | (k == 1 ? G : 0), 4);
+    }
+    tm_put(&t, 0x5000, 0x5555, 4);
+    uint32_t v;
+    for (uint32_t k = 1; k <= 6; k++) {
+        for (uint32_t i = 0; i < 512; i++) {   /* 3072 entries filled */
+            cr_assert_eq(try_read(t.cpu, k << 22 | i << 12, 4, 0, &v), -1);
+        }
+    }
+    cr_expect_gt(3072u, TLB_LOG);
+    for (uint32_t k = 1; k <= 6; k++) {
+        tm_put(&t, PD + 4 * k, 0, 4);
+    }
+    mmu_flush(t.cpu, true);                  /* a CR3 load: the global page stays */
+    cr_expect_eq(try_read(t.cpu, 1u << 22 | 0x5000, 4, 0, &v), -1);
+    cr_expect_eq(v, 0x5555u);
+    for (uint32_t k = 2; k <= 6; k++) {
+        cr_expect_eq(try_read(t.cpu, k << 22 | 0x5000, 4, 0, &v), EX_PF, "4 MiB page %u", k);
+    }
+    mmu_flush(t.cpu, false);                 /* now the global one goes too */
+    cr_expect_eq(try_read(t.cpu, 1u << 22 | 0x1FF000, 4, 0, &v), EX_PF);
+    cr_expect_eq(try_read(t.cpu, 1u << 22 | 0x5000, 4, 0, &v), EX_PF);
+    tm_free(&t);
+}

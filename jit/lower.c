@@ -5,10 +5,11 @@
  * handler would; the lockstep mode (jit/check.c) and the differential
  * tests (tests/cpu/difftest --accel jit) tie the two together.
  *
- * Host registers: RBX = struct cpu *.  Between guest instructions nothing
- * else is live.  Within one: EAX the guest offset of a memory operand,
- * EDX the value loaded or stored, ECX/ESI the TLB lookup, R12-R15 operands
- * and results (callee-saved, so they survive a slow-path call).
+ * Host registers: RBX = struct cpu *; R8-R11 and RDI cache guest
+ * registers within a block (the register cache below).  Within one guest
+ * instruction: EAX the guest offset of a memory operand, EDX the value
+ * loaded or stored, ECX/ESI the TLB lookup, R12-R15 operands and results
+ * (callee-saved, so they survive a slow-path call).
  *
  * Memory operands through a flat segment (base 0, limit 4 GiB, a present
  * writable data segment: the block's key says which are) take the TLB
@@ -49,17 +50,140 @@ static void jit_st8(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr
 static void jit_st16(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 16, v); }
 static void jit_st32(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 32, v); }
 
+/* --- the register cache (see lower.h) --- */
+
+static const int rc_host[RC_SLOTS] = { X_R8, X_R9, X_R10, X_R11, X_RDI };
+
+static struct xmem greg_mem(int r)
+{
+    return xm(X_RBX, (int32_t)(offsetof(struct cpu, r) + 4 * (size_t)r));
+}
+
+static int rc_find(const struct lower *lw, int r)
+{
+    for (int i = 0; i < RC_SLOTS; i++) {
+        if (lw->rc.greg[i] == r) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Store the dirty slots of `rc` to struct cpu (the emitter's view is unchanged). */
+static void rc_spill(struct lower *lw, const struct rc_state *rc)
+{
+    for (int i = 0; i < RC_SLOTS; i++) {
+        if (rc->greg[i] >= 0 && (rc->dirty >> i & 1)) {
+            x_st32(&lw->c, greg_mem(rc->greg[i]), rc_host[i]);
+        }
+    }
+}
+
+/* Drop slot i, writing it back first if dirty. */
+static void rc_evict(struct lower *lw, int i)
+{
+    if (lw->rc.greg[i] >= 0 && (lw->rc.dirty >> i & 1)) {
+        x_st32(&lw->c, greg_mem(lw->rc.greg[i]), rc_host[i]);
+    }
+    lw->rc.greg[i] = -1;
+    lw->rc.dirty &= (uint8_t)~(1u << i);
+}
+
+/* The slot holding guest register r (32 bits), made if needed; `load`: with its value. */
+static int rc_slot(struct lower *lw, int r, bool load)
+{
+    int i = rc_find(lw, r);
+    if (i < 0) {
+        i = 0;
+        for (int j = 0; j < RC_SLOTS; j++) {
+            if (lw->rc.greg[j] < 0) {
+                i = j;
+                break;
+            }
+            if (lw->rc_used[j] < lw->rc_used[i]) {
+                i = j;
+            }
+        }
+        rc_evict(lw, i);
+        lw->rc.greg[i] = (int8_t)r;
+        if (load) {
+            x_ld32(&lw->c, rc_host[i], greg_mem(r));
+        }
+    }
+    lw->rc_used[i] = ++lw->rc_clock;
+    return i;
+}
+
+/* The host register holding guest register r's 32 bits. */
+static int rc_reg(struct lower *lw, int r)
+{
+    return rc_host[rc_slot(lw, r, true)];
+}
+
+/* Save (push) the occupied slots of rc around a call that leaves guest
+ * registers alone; `extra` registers were pushed before.  RSP stays
+ * 16-byte aligned at the call. */
+static void rc_save(struct lower *lw, const struct rc_state *rc, int extra)
+{
+    int n = extra;
+    for (int i = 0; i < RC_SLOTS; i++) {
+        if (rc->greg[i] >= 0) {
+            x_push(&lw->c, rc_host[i]);
+            n++;
+        }
+    }
+    if (n & 1) {
+        x_alu64i(&lw->c, XA_SUB, X_RSP, 8);
+    }
+}
+
+static void rc_restore(struct lower *lw, const struct rc_state *rc, int extra)
+{
+    int n = extra;
+    for (int i = 0; i < RC_SLOTS; i++) {
+        n += rc->greg[i] >= 0;
+    }
+    if (n & 1) {
+        x_alu64i(&lw->c, XA_ADD, X_RSP, 8);
+    }
+    for (int i = RC_SLOTS; i-- > 0;) {
+        if (rc->greg[i] >= 0) {
+            x_pop(&lw->c, rc_host[i]);
+        }
+    }
+}
+
+/* A call of fn(cpu, a1) that reads and writes no guest register. */
+static void rc_call(struct lower *lw, const void *fn, bool set_a1, uint32_t a1)
+{
+    struct cbuf *c = &lw->c;
+    rc_save(lw, &lw->rc, 0);
+    if (set_a1) {
+        x_movi32(c, X_RSI, a1);
+    }
+    x_mov64(c, X_RDI, X_RBX);
+    x_call_abs(c, fn);
+    rc_restore(lw, &lw->rc, 0);
+}
+
+void lower_sync(struct lower *lw)
+{
+    rc_spill(lw, &lw->rc);
+}
+
 static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of);
 
-/* Apply the deferred rotate flags (EBP); EAX and EDX survive. */
-static void emit_rot_apply(struct lower *lw)
+/* Apply the deferred rotate flags (EBP); EAX, EDX and the cache survive. */
+static void emit_rot_apply(struct lower *lw, const struct rc_state *rc)
 {
     struct cbuf *c = &lw->c;
     x_push(c, X_RAX);
     x_push(c, X_RDX);
+    rc_save(lw, rc, 2);
     x_mov32(c, X_RSI, H_CF);
     x_mov64(c, X_RDI, X_RBX);
     x_call_abs(c, (const void *)jit_rot_flags);
+    rc_restore(lw, rc, 2);
     x_pop(c, X_RDX);
     x_pop(c, X_RAX);
 }
@@ -67,7 +191,7 @@ static void emit_rot_apply(struct lower *lw)
 void lower_materialize(struct lower *lw)
 {
     if (lw->rot_pending) {
-        emit_rot_apply(lw);
+        emit_rot_apply(lw, &lw->rc);
         lw->rot_pending = false;
     }
 }
@@ -83,6 +207,12 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
     lw->cc_known = false;
     lw->rot_pending = false;
     lw->nstubs = 0;
+    for (int i = 0; i < RC_SLOTS; i++) {
+        lw->rc.greg[i] = -1;
+        lw->rc_used[i] = 0;
+    }
+    lw->rc.dirty = 0;
+    lw->rc_clock = 0;
 }
 
 void lower_flush_icount(struct lower *lw)
@@ -104,6 +234,7 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
     s->kind = (uint8_t)kind;
     s->pending = (uint16_t)lw->pending;
     s->rot = lw->rot_pending;
+    s->rc = lw->rc;
     return s;
 }
 
@@ -117,18 +248,18 @@ static void emit_ea(struct lower *lw, const struct insn *in)
     }
     struct xmem m = { X_NOREG, X_NOREG, in->scale, in->disp };
     if (in->base != REG_NONE) {
-        x_ld32(c, X_RAX, CPU_FIELD(r[in->base]));
-        m.base = X_RAX;
+        m.base = rc_reg(lw, in->base);
     }
     if (in->index != REG_NONE) {
-        x_ld32(c, X_RCX, CPU_FIELD(r[in->index]));
-        m.index = X_RCX;
+        m.index = rc_reg(lw, in->index);
     }
     if (m.base == X_NOREG && m.scale == 0) {
         m.base = m.index;
         m.index = X_NOREG;
     }
-    if (m.index != X_NOREG || m.disp != 0 || m.base != X_RAX) {
+    if (m.index == X_NOREG && m.disp == 0 && m.base != X_NOREG) {
+        x_mov32(c, X_RAX, m.base);
+    } else {
         x_lea32(c, X_RAX, m);
     }
     if (in->adsize == 16) {
@@ -147,6 +278,10 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
     x_st32i(c, CPU_FIELD(eip), eip);
     x_st32i(c, CPU_FIELD(next_eip), next);
     lower_flush_icount(lw);
+    /* the handler reads and writes guest registers in struct cpu */
+    for (int i = 0; i < RC_SLOTS; i++) {
+        rc_evict(lw, i);
+    }
     x_mov64(c, X_RDI, X_RBX);
     x_movi64(c, X_RSI, (uint64_t)(uintptr_t)in);
     x_call_abs(c, (const void *)in->op->fn);
@@ -174,25 +309,62 @@ static struct xmem greg(int r, int size)
     if (size == 8 && r >= 4) {
         return xm(X_RBX, (int32_t)(offsetof(struct cpu, r) + 4 * (size_t)(r - 4) + 1));
     }
-    return xm(X_RBX, (int32_t)(offsetof(struct cpu, r) + 4 * (size_t)r));
+    return greg_mem(r);
 }
 
+/* h = guest register r at `size` bits (AH..BH for r 4-7 at 8), zero-extended. */
 static void load_greg(struct lower *lw, int h, int r, int size)
 {
+    struct cbuf *c = &lw->c;
+    bool high = size == 8 && r >= 4;
+    int hr = rc_reg(lw, high ? r - 4 : r);
     if (size == 32) {
-        x_ld32(&lw->c, h, greg(r, size));
+        x_mov32(c, h, hr);
     } else if (size == 16) {
-        x_ldzx16(&lw->c, h, greg(r, size));
+        x_movzx16(c, h, hr);
+    } else if (high) {
+        x_mov32(c, h, hr);
+        x_shifti32(c, XS_SHR, h, 8);
+        x_movzx8(c, h, h);
     } else {
-        x_ldzx8(&lw->c, h, greg(r, size));
+        x_movzx8(c, h, hr);
     }
+}
+
+/* Guest register r's low `size` bits = h's; false if r is not cached (16/8 bits). */
+static bool store_cached(struct lower *lw, int r, int size, int h)
+{
+    struct cbuf *c = &lw->c;
+    if (size == 32) {
+        int i = rc_slot(lw, r, false);
+        x_mov32(c, rc_host[i], h);
+        lw->rc.dirty |= (uint8_t)(1u << i);
+        return true;
+    }
+    int i = rc_find(lw, size == 8 && r >= 4 ? r - 4 : r);
+    if (i < 0) {
+        return false;
+    }
+    if (size == 8 && r >= 4) {
+        rc_evict(lw, i);            /* AH..BH: through struct cpu */
+        return false;
+    }
+    if (size == 16) {
+        x_op_reg(c, false, "\x66\x89", 2, h, rc_host[i], false);
+    } else {
+        x_op_reg(c, false, "\x88", 1, h, rc_host[i], true);
+    }
+    lw->rc.dirty |= (uint8_t)(1u << i);
+    lw->rc_used[i] = ++lw->rc_clock;
+    return true;
 }
 
 static void store_greg(struct lower *lw, int r, int size, int h)
 {
-    if (size == 32) {
-        x_st32(&lw->c, greg(r, size), h);
-    } else if (size == 16) {
+    if (store_cached(lw, r, size, h)) {
+        return;
+    }
+    if (size == 16) {
         x_st16(&lw->c, greg(r, size), h);
     } else {
         x_st8(&lw->c, greg(r, size), h);
@@ -202,8 +374,16 @@ static void store_greg(struct lower *lw, int r, int size, int h)
 static void store_greg_imm(struct lower *lw, int r, int size, uint32_t v)
 {
     if (size == 32) {
-        x_st32i(&lw->c, greg(r, size), v);
-    } else if (size == 16) {
+        int i = rc_slot(lw, r, false);
+        x_movi32(&lw->c, rc_host[i], v);
+        lw->rc.dirty |= (uint8_t)(1u << i);
+        return;
+    }
+    int i = rc_find(lw, size == 8 && r >= 4 ? r - 4 : r);
+    if (i >= 0) {
+        rc_evict(lw, i);
+    }
+    if (size == 16) {
         x_st16i(&lw->c, greg(r, size), (uint16_t)v);
     } else {
         x_st8i(&lw->c, greg(r, size), (uint8_t)v);
@@ -262,9 +442,10 @@ static const void *st_helper(int size)
                                                           : (const void *)jit_st32;
 }
 
-/* The call of a slow path: EIP and icount as at the instruction's start. */
+/* The call of a slow path: EIP, icount and the guest registers as at the
+ * instruction's start (rc: the register cache there). */
 static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32_t eip,
-                           unsigned pending)
+                           unsigned pending, const struct rc_state *rc)
 {
     bool store = kind == STUB_STORE;
     struct cbuf *c = &lw->c;
@@ -272,6 +453,8 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
     if (pending) {
         x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), (int32_t)pending);
     }
+    rc_spill(lw, rc);           /* a fault shows struct cpu */
+    rc_save(lw, rc, 0);
     if (store) {
         x_mov32(c, X_RCX, X_RDX);
     }
@@ -282,6 +465,7 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
     if (pending) {
         x_alu64i_mem(c, XA_SUB, CPU_FIELD(icount), (int32_t)pending);
     }
+    rc_restore(lw, rc, 0);
     if (!store) {
         x_mov32(c, X_RDX, X_RAX);
     }
@@ -299,7 +483,7 @@ static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t 
     struct cbuf *c = &lw->c;
     if (!seg_flat(lw, seg)) {
         lower_materialize(lw);
-        emit_slow_call(lw, kind, seg, size, eip, lw->pending);
+        emit_slow_call(lw, kind, seg, size, eip, lw->pending, &lw->rc);
         return;
     }
     uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
@@ -349,15 +533,16 @@ void lower_emit_stubs(struct lower *lw)
         struct lower_stub *s = &lw->stubs[i];
         x_patch32(s->site, c->p);
         if (s->rot) {
-            emit_rot_apply(lw);     /* a fault or an exit may show the flags */
+            emit_rot_apply(lw, &s->rc);     /* a fault or an exit may show the flags */
         }
         if (s->kind == STUB_STOP) {
+            rc_spill(lw, &s->rc);
             x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending);
             x_st32i(c, CPU_FIELD(eip), s->eip);
             x_patch32(x_jmp32(c), lw->j->exit_null);
             continue;
         }
-        emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending);
+        emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending, &s->rc);
         x_patch32(x_jmp32(c), s->resume);
     }
 }
@@ -558,11 +743,10 @@ static bool lower_ext(struct lower *lw, const struct insn *in, int from, bool sx
 static void emit_push(struct lower *lw, int size, uint32_t eip)
 {
     struct cbuf *c = &lw->c;
-    x_ld32(c, X_RAX, CPU_FIELD(r[R_ESP]));
-    x_alu32i(c, XA_SUB, X_RAX, (uint32_t)size / 8);
+    x_lea32(c, X_RAX, xm(rc_reg(lw, R_ESP), -size / 8));
     x_mov32(c, H_ADDR, X_RAX);
     emit_store(lw, S_SS, size, eip);
-    x_st32(c, CPU_FIELD(r[R_ESP]), H_ADDR);
+    store_greg(lw, R_ESP, 32, H_ADDR);
 }
 
 static bool stack_ok(const struct lower *lw)
@@ -626,12 +810,12 @@ bool lower_ret(struct lower *lw, const struct insn *in, uint32_t eip)
     if (!stack_ok(lw) || lw->k->cs_limit != 0xFFFFFFFFu) {
         return false;
     }
-    x_ld32(c, X_RAX, CPU_FIELD(r[R_ESP]));
+    load_greg(lw, X_RAX, R_ESP, 32);
     x_mov32(c, H_ADDR, X_RAX);
     emit_load(lw, S_SS, in->opsize, eip);
     uint32_t n = (uint32_t)in->opsize / 8 + (in->opcode == 0xC2 ? (in->imm & 0xFFFF) : 0);
     x_alu32i(c, XA_ADD, H_ADDR, n);
-    x_st32(c, CPU_FIELD(r[R_ESP]), H_ADDR);
+    store_greg(lw, R_ESP, 32, H_ADDR);
     x_st32(c, CPU_FIELD(eip), X_RDX);
     return true;
 }
@@ -640,6 +824,7 @@ void lower_ret_predict(struct lower *lw, const void *slow_fn)
 {
     struct cbuf *c = &lw->c;
     const struct jit_key *k = lw->k;
+    lower_sync(lw);
     /* pop the cache; EDX holds the target (lower_ret) */
     ras_index(lw, 15, 0);
     x_alu32_ld(c, XA_CMP, X_RDX, ras_field(offsetof(struct jit_ras, eip)));
@@ -681,11 +866,11 @@ static bool lower_push_pop(struct lower *lw, const struct insn *in, uint32_t eip
         return true;
     }
     /* POP r: read, ESP += size, then the register (POP ESP loads ESP) */
-    x_ld32(c, X_RAX, CPU_FIELD(r[R_ESP]));
+    load_greg(lw, X_RAX, R_ESP, 32);
     x_mov32(c, H_ADDR, X_RAX);
     emit_load(lw, S_SS, in->opsize, eip);
     x_alu32i(c, XA_ADD, H_ADDR, (uint32_t)in->opsize / 8);
-    x_st32(c, CPU_FIELD(r[R_ESP]), H_ADDR);
+    store_greg(lw, R_ESP, 32, H_ADDR);
     store_greg(lw, in->opcode & 7, in->opsize, X_RDX);
     return true;
 }
@@ -822,7 +1007,7 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     load_greg(lw, H_RES, in->rm, 32);
     uint8_t *skip = NULL;
     if (by_cl) {
-        x_ld32(c, X_RCX, CPU_FIELD(r[R_ECX]));
+        load_greg(lw, X_RCX, R_ECX, 32);      /* (rm stays cached: no slot changes below) */
         x_alu32i(c, XA_AND, X_RCX, 31);
         skip = x_jcc32(c, XC_E);
         x_shiftcl32(c, hop[kind], H_RES);
@@ -836,9 +1021,11 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
             x_mov32(c, H_CF, X_RAX);
             lw->rot_pending = true;
         } else if (kind <= 1) {
+            rc_save(lw, &lw->rc, 0);
             x_mov32(c, X_RSI, X_RAX);
             x_mov64(c, X_RDI, X_RBX);
             x_call_abs(c, (const void *)jit_rot_flags);
+            rc_restore(lw, &lw->rc, 0);
         } else {
             x_st32(c, CPU_FIELD(cc_aux), X_RAX);
             x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
@@ -895,9 +1082,7 @@ static void emit_cond_value(struct lower *lw, int cc)
     if (emit_cond_flags(lw, cc)) {
         x_setcc(c, cc, X_RAX);
     } else {
-        x_mov64(c, X_RDI, X_RBX);
-        x_movi32(c, X_RSI, (uint32_t)cc);
-        x_call_abs(c, (const void *)cpu_cond);
+        rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
     }
     x_movzx8(c, X_RAX, X_RAX);
 }
@@ -916,6 +1101,7 @@ static bool lower_setcc_cmov(struct lower *lw, const struct insn *in, uint32_t e
     }
     /* the source is read (and may fault) whatever the condition */
     load_E(lw, in, in->opsize, H_A, eip);
+    rc_slot(lw, in->reg, true);     /* cached on both paths: the store below only moves */
     emit_cond_value(lw, in->opcode & 15);
     x_test32(c, X_RAX, X_RAX);
     uint8_t *skip = x_jcc32(c, XC_E);
@@ -1051,9 +1237,7 @@ uint8_t *lower_jcc(struct lower *lw, int cc)
     if (emit_cond_flags(lw, cc)) {
         return x_jcc32(c, cc);
     }
-    x_mov64(c, X_RDI, X_RBX);
-    x_movi32(c, X_RSI, (uint32_t)cc);
-    x_call_abs(c, (const void *)cpu_cond);
+    rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
     x_test8(c, X_RAX, X_RAX);
     return x_jcc32(c, XC_NE);
 }

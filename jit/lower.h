@@ -15,6 +15,19 @@
 
 #define LOWER_MAX_STUBS 512
 
+/*
+ * Guest registers cached in host registers within a block: RC_SLOTS
+ * caller-saved host registers (R8-R11, RDI), each free or holding one
+ * 32-bit guest register, clean (equal to struct cpu's copy) or dirty.
+ * Every exit and fault path writes the dirty ones back; calls that do not
+ * touch guest registers save the occupied ones on the host stack.
+ */
+#define RC_SLOTS 5
+struct rc_state {
+    int8_t greg[RC_SLOTS];  /* the guest register in each slot, or -1 */
+    uint8_t dirty;          /* bit per slot */
+};
+
 /* Out-of-line code emitted after the block body (lower_emit_stubs). */
 struct lower_stub {
     uint8_t *site;      /* rel32 of the jump to the stub */
@@ -24,6 +37,7 @@ struct lower_stub {
     uint8_t seg, size;
     uint16_t pending;
     bool rot;           /* apply the pending rotate flags first */
+    struct rc_state rc; /* the register cache where the stub was made */
 };
 
 struct lower {
@@ -44,12 +58,17 @@ struct lower {
     /* cpu->cc_op is statically known here: set by an inline ADD/SUB/LOGIC */
     bool cc_known;
     uint8_t cc_op_known, cc_size_known;
+    struct rc_state rc;
+    uint32_t rc_used[RC_SLOTS];     /* when each slot was last used (LRU) */
+    uint32_t rc_clock;
     struct lower_stub stubs[LOWER_MAX_STUBS];
     unsigned nstubs;
 };
 
 void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_t *start,
                 uint8_t *end);
+/* Write the dirty cached guest registers back (the block leaves here). */
+void lower_sync(struct lower *lw);
 /* Add the retired-but-uncounted instructions to cpu->icount. */
 void lower_flush_icount(struct lower *lw);
 /* Call in->op->fn(cpu, in) as the interpreter would (EA, EIP, NEXT_EIP set). */

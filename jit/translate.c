@@ -108,6 +108,7 @@ static void exit_chain(struct tctx *t, uint32_t target)
         emit_indirect_exit(t);
         return;
     }
+    lower_sync(&t->lw);
     struct jit_exit *x = &t->b->exits[t->nexits++];
     x->blk = t->b;
     x->site = x_jmp32(c);
@@ -122,6 +123,7 @@ static void exit_chain(struct tctx *t, uint32_t target)
 static void exit_null(struct tctx *t)
 {
     lower_flush_icount(&t->lw);
+    lower_sync(&t->lw);
     x_patch32(x_jmp32(&t->lw.c), t->j->exit_null);
 }
 
@@ -137,6 +139,7 @@ static void emit_indirect_exit(struct tctx *t)
 {
     struct cbuf *c = &t->lw.c;
     lower_flush_icount(&t->lw);
+    lower_sync(&t->lw);
     const struct jit_key *k = t->lw.k;
     x_mov64(c, X_RDI, X_RBX);
     x_movi32(c, X_RSI, k->cs_base);

@@ -63,7 +63,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->trap_after = false;
     cpu->reset_request = false;
     cpu->ferr = false;
-    cpu->tlb_nlog = TLB_LOG + 1;    /* the whole TLB: nothing is known of it */
+    cpu->tlb_log[0].n = cpu->tlb_log[1].n = TLB_LOG + 1;   /* nothing is known of the TLB */
     mmu_flush(cpu, false);
 }
 

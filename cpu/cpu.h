@@ -227,10 +227,13 @@ struct cpu {
     uint64_t bus_gen;   /* bus map generation the TLB was filled under */
     /* [(user * TLB_KINDS + kind) * TLB_SIZE + index]: see TLB_SLOT */
     struct tlb_entry tlb[2 * TLB_KINDS * TLB_SIZE];
-    /* entries filled since the last flush, as indices into tlb;
-     * tlb_nlog > TLB_LOG: more than that, a flush visits every entry */
-    uint32_t tlb_nlog;
-    uint32_t tlb_log[TLB_LOG];
+    /* entries filled since the last flush, as indices into tlb: [0] the
+     * non-global ones (a CR3 load visits only these), [1] the global ones;
+     * n > TLB_LOG: more than that were filled, visits cover every entry */
+    struct tlb_log {
+        uint32_t n;
+        uint32_t idx[TLB_LOG];
+    } tlb_log[2];
     uint32_t tlb_large[32]; /* bitmap of 4 MiB regions with 4 MiB-page TLB entries */
     bool walk_writes;       /* the page walk is setting accessed/dirty bits */
 

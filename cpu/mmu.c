@@ -26,42 +26,60 @@
 
 #define TLB_ENTRIES (sizeof(((struct cpu *)0)->tlb) / sizeof(struct tlb_entry))
 
-/* Drop entry n of the flat table unless it is global and globals stay; true if it stays. */
-static bool tlb_drop(struct cpu *cpu, uint32_t n, bool keep_global)
+enum { VISIT_FLUSH, VISIT_REGION, VISIT_CODE };
+
+/* Apply op to entry n (FLUSH: drop it unless global and `arg` keeps globals). */
+static void tlb_visit_one(struct cpu *cpu, uint32_t n, int op, uint32_t arg)
 {
     struct tlb_entry *e = &cpu->tlb[n];
     if (e->tag & TLB_INVALID) {
-        return false;
+        return;
     }
-    if (keep_global && (e->phys & TLB_GLOBAL)) {
-        return true;
+    switch (op) {
+    case VISIT_FLUSH:
+        if (!(arg && (e->phys & TLB_GLOBAL))) {
+            e->tag = TLB_INVALID;
+        }
+        break;
+    case VISIT_REGION:      /* the 4 MiB region of linear address arg */
+        if (((e->tag ^ arg) & 0xFFC00000u) == 0) {
+            e->tag = TLB_INVALID;
+        }
+        break;
+    case VISIT_CODE:        /* write entries of physical page arg */
+        if ((n / TLB_SIZE) % TLB_KINDS == TLB_WRITE && (e->phys & ~0xFFFu) == arg << 12) {
+            e->tag |= TLB_CODE;     /* stores now take the slow path */
+        }
+        break;
     }
-    e->tag = TLB_INVALID;
-    return false;
+}
+
+/* Apply op to the entries filled since the last flush: the non-global
+ * ones, and with `globals` the global ones too. */
+static void tlb_visit(struct cpu *cpu, bool globals, int op, uint32_t arg)
+{
+    int logs = globals ? 2 : 1;
+    for (int g = 0; g < logs; g++) {
+        if (cpu->tlb_log[g].n > TLB_LOG) {
+            for (uint32_t n = 0; n < TLB_ENTRIES; n++) {
+                tlb_visit_one(cpu, n, op, arg);
+            }
+            return;
+        }
+    }
+    for (int g = 0; g < logs; g++) {
+        for (uint32_t i = 0; i < cpu->tlb_log[g].n; i++) {
+            tlb_visit_one(cpu, cpu->tlb_log[g].idx[i], op, arg);
+        }
+    }
 }
 
 void mmu_flush(struct cpu *cpu, bool keep_global)
 {
-    uint32_t kept = 0;
-    if (cpu->tlb_nlog > TLB_LOG) {
-        /* more fills than the log holds: visit every entry */
-        for (uint32_t n = 0; n < TLB_ENTRIES; n++) {
-            if (tlb_drop(cpu, n, keep_global) && kept <= TLB_LOG) {
-                if (kept < TLB_LOG) {
-                    cpu->tlb_log[kept] = n;
-                }
-                kept++;         /* TLB_LOG + 1: still more than the log holds */
-            }
-        }
-    } else {
-        for (uint32_t i = 0; i < cpu->tlb_nlog; i++) {
-            if (tlb_drop(cpu, cpu->tlb_log[i], keep_global)) {
-                cpu->tlb_log[kept++] = cpu->tlb_log[i];
-            }
-        }
-    }
-    cpu->tlb_nlog = kept;
+    tlb_visit(cpu, !keep_global, VISIT_FLUSH, keep_global);
+    cpu->tlb_log[0].n = 0;
     if (!keep_global) {
+        cpu->tlb_log[1].n = 0;
         memset(cpu->tlb_large, 0, sizeof(cpu->tlb_large));
     }
 }
@@ -80,28 +98,13 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin)
          * entries: drop every entry of that 4 MiB region.
          */
         cpu->tlb_large[region / 32] &= ~(1u << (region % 32));
-        bool all = cpu->tlb_nlog > TLB_LOG;
-        uint32_t count = all ? TLB_ENTRIES : cpu->tlb_nlog;
-        for (uint32_t j = 0; j < count; j++) {
-            struct tlb_entry *e = &cpu->tlb[all ? j : cpu->tlb_log[j]];
-            if (((e->tag ^ lin) & 0xFFC00000u) == 0) {
-                e->tag = TLB_INVALID;
-            }
-        }
+        tlb_visit(cpu, true, VISIT_REGION, lin);
     }
 }
 
 void mmu_mark_code(struct cpu *cpu, uint32_t page)
 {
-    bool all = cpu->tlb_nlog > TLB_LOG;
-    uint32_t count = all ? TLB_ENTRIES : cpu->tlb_nlog;
-    for (uint32_t j = 0; j < count; j++) {
-        uint32_t n = all ? j : cpu->tlb_log[j];
-        struct tlb_entry *e = &cpu->tlb[n];
-        if ((n / TLB_SIZE) % TLB_KINDS == TLB_WRITE && (e->phys & ~0xFFFu) == page << 12) {
-            e->tag |= TLB_CODE;     /* stores now take the slow path */
-        }
-    }
+    tlb_visit(cpu, true, VISIT_CODE, page);
 }
 
 /* Data breakpoint n of DR7: enabled with R/W = 01 (write) or 11 (read/write). */
@@ -259,11 +262,14 @@ static uint32_t translate_fill(struct cpu *cpu, uint32_t lin, unsigned acc)
     bool code = cpu->code_pages && cpu->code_pages[phys >> 12];
     if (host && (kind != TLB_WRITE || (writable && w.dirty))) {
         struct tlb_entry *e = &cpu->tlb[TLB_SLOT((acc & ACC_U) ? 1 : 0, kind, lin)];
-        if ((e->tag & TLB_INVALID) && cpu->tlb_nlog <= TLB_LOG) {
-            if (cpu->tlb_nlog < TLB_LOG) {
-                cpu->tlb_log[cpu->tlb_nlog] = (uint32_t)(e - cpu->tlb);
+        /* a valid entry of the same globalness is in its log already */
+        int g = w.global ? 1 : 0;
+        struct tlb_log *l = &cpu->tlb_log[g];
+        if (((e->tag & TLB_INVALID) || (e->phys & TLB_GLOBAL) != (uint32_t)g) && l->n <= TLB_LOG) {
+            if (l->n < TLB_LOG) {
+                l->idx[l->n] = (uint32_t)(e - cpu->tlb);
             }
-            cpu->tlb_nlog++;
+            l->n++;
         }
         e->tag = (lin & ~0xFFFu) | (kind == TLB_WRITE && code ? TLB_CODE : 0);
         e->addend = (uintptr_t)host - (lin & ~0xFFFu);

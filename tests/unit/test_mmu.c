@@ -355,3 +355,25 @@ Test(mmu, flush_after_more_fills_than_the_log)
     cr_expect_eq(try_read(t.cpu, 1u << 22 | 0x5000, 4, 0, &v), EX_PF);
     tm_free(&t);
 }
+
+/* A global entry replaced by a non-global one in the same slot: a CR3 load drops it. */
+Test(mmu, cr3_load_drops_a_non_global_entry_that_replaced_a_global_one)
+{
+    struct tm t = paged(0);
+    t.cpu->cr4 |= CR4_PSE | CR4_PGE;
+    tm_put(&t, PD + 4 * 1, PS | P | W | G, 4);           /* 4-8 MiB -> 0, global */
+    tm_put(&t, PD + 4 * 9, 0x32000u | P | W, 4);         /* 36-40 MiB: a page table */
+    tm_put(&t, 0x32000u + 4 * 5, 0x5000u | P | W, 4);
+    tm_put(&t, 0x5000, 0x5555, 4);
+    tm_put(&t, 0x6000, 0x6666, 4);
+    uint32_t x = 1u << 22 | 0x5000, y = 9u << 22 | 0x5000;   /* 32 MiB apart: one slot */
+    uint32_t v;
+    cr_assert_eq(try_read(t.cpu, x, 4, 0, &v), -1);
+    cr_assert_eq(try_read(t.cpu, y, 4, 0, &v), -1);
+    cr_expect_eq(v, 0x5555u);
+    tm_put(&t, 0x32000u + 4 * 5, 0x6000u | P | W, 4);
+    mmu_flush(t.cpu, true);
+    cr_expect_eq(try_read(t.cpu, y, 4, 0, &v), -1);
+    cr_expect_eq(v, 0x6666u);
+    tm_free(&t);
+}

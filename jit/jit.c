@@ -261,6 +261,15 @@ void jit_detach(struct cpu *cpu)
         }
         log_printf("jit: %u blocks hashed in %u buckets, longest chain %u", total, used, longest);
     }
+    const char *dump = getenv("KASOU_JIT_DUMP");
+    if (dump && *dump) {
+        /* the code buffer as it is, for objdump -b binary at perf's memfd offsets */
+        FILE *f = fopen(dump, "wb");
+        bool ok = f && fwrite(j->rw, 1, j->used, f) == j->used;
+        if ((f && fclose(f) != 0) || !ok) {
+            log_warn("jit: cannot write the code buffer to %s", dump);
+        }
+    }
     jit_check_free(j);
     cpu->bus->write_notify = NULL;
     cpu->bus->notify_opaque = NULL;

@@ -661,6 +661,10 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     }
     if (mem_dst) {
         lower_stop_check(lw, next, 1);
+        if (lw->live_read) {
+            alu_op(lw, op, size);   /* again: the store's TLB lookup took the host flags */
+            lw->host_flags = true;
+        }
         return true;
     }
     if (write) {
@@ -882,6 +886,19 @@ static bool lower_lea(struct lower *lw, const struct insn *in)
     return true;
 }
 
+/* H_RES = H_A + 1 or - 1 by a host INC/DEC at the guest's width: ZF SF OF PF as the guest's. */
+static void emit_incdec(struct lower *lw, bool dec, int size)
+{
+    struct cbuf *c = &lw->c;
+    x_mov32(c, H_RES, H_A);
+    char o[2] = { 0x66, (char)(size == 8 ? 0xFE : 0xFF) };
+    if (size == 16) {
+        x_op_reg(c, false, o, 2, dec ? 1 : 0, H_RES, false);
+    } else {
+        x_op_reg(c, false, o + 1, 1, dec ? 1 : 0, H_RES, size == 8);
+    }
+}
+
 /* INC/DEC r: CF is kept (cc_aux = the old CF, from cpu_cf). */
 static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size,
                          uint32_t eip, uint32_t next)
@@ -898,14 +915,7 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     } else {
         load_greg(lw, H_A, r, size);
     }
-    /* host INC/DEC at the guest's width: ZF SF OF PF as the guest's */
-    x_mov32(c, H_RES, H_A);
-    char o[2] = { 0x66, (char)(size == 8 ? 0xFE : 0xFF) };
-    if (size == 16) {
-        x_op_reg(c, false, o, 2, dec ? 1 : 0, H_RES, false);
-    } else {
-        x_op_reg(c, false, o + 1, 1, dec ? 1 : 0, H_RES, size == 8);
-    }
+    emit_incdec(lw, dec, size);
     if (mem) {
         x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
@@ -919,9 +929,13 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     }
     if (mem) {
         lower_stop_check(lw, next, 1);
-        return true;
+        if (!lw->live_read) {
+            return true;
+        }
+        emit_incdec(lw, dec, size);     /* again: the store's TLB lookup took the host flags */
+    } else {
+        store_greg(lw, r, size, H_RES);
     }
-    store_greg(lw, r, size, H_RES);
     lw->host_flags = true;          /* only MOVs since the INC/DEC */
     lw->host_flags_nocf = true;
     return true;

@@ -24,7 +24,7 @@
 #include "cpu/mem.h"
 #include "cpu/ops.h"
 
-enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP };
+enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP, STUB_DE };
 
 #define H_A X_R12       /* first operand */
 #define H_B X_R13       /* second operand */
@@ -172,6 +172,12 @@ void lower_sync(struct lower *lw)
 }
 
 static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of);
+
+/* DIV's divide error (a zero divisor or a quotient too wide), as div_acc raises it. */
+static void jit_raise_de(struct cpu *cpu)
+{
+    cpu_fault(cpu, EX_DE, EXC_NOERR);
+}
 
 /* Apply the deferred rotate flags (EBP); EAX, EDX and the cache survive. */
 static void emit_rot_apply(struct lower *lw, const struct rc_state *rc)
@@ -534,6 +540,16 @@ void lower_emit_stubs(struct lower *lw)
         x_patch32(s->site, c->p);
         if (s->rot) {
             emit_rot_apply(lw, &s->rc);     /* a fault or an exit may show the flags */
+        }
+        if (s->kind == STUB_DE) {
+            rc_spill(lw, &s->rc);
+            x_st32i(c, CPU_FIELD(eip), s->eip);
+            if (s->pending) {
+                x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending);
+            }
+            x_mov64(c, X_RDI, X_RBX);
+            x_call_abs(c, (const void *)jit_raise_de);     /* does not return */
+            continue;
         }
         if (s->kind == STUB_STOP) {
             rc_spill(lw, &s->rc);
@@ -970,6 +986,49 @@ static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
     return true;
 }
 
+/*
+ * MUL, IMUL and DIV of EDX:EAX by a 32-bit r/m: the host's own MUL/IMUL/DIV.
+ * DIV's #DE (EDX >= divisor, which covers a zero divisor: the quotient
+ * would not fit) goes to a stub before anything is written.
+ */
+static bool lower_muldiv(struct lower *lw, const struct insn *in, uint32_t eip)
+{
+    struct cbuf *c = &lw->c;
+    op_fn *fn = in->op->fn;
+    if (in->opsize != 32 || (in->mod != 3 && !mem_ok(lw, in->seg))) {
+        return false;
+    }
+    load_E(lw, in, 32, H_B, eip);
+    load_greg(lw, X_RAX, R_EAX, 32);
+    if (fn == op_div_Ev) {
+        load_greg(lw, X_RDX, R_EDX, 32);
+        x_alu32(c, XA_CMP, X_RDX, H_B);
+        struct lower_stub *s = new_stub(lw, STUB_DE);
+        s->site = x_jcc32(c, XC_AE);
+        s->eip = eip;
+        x_op_reg(c, false, "\xF7", 1, 6, H_B, false);     /* div r13d */
+        store_greg(lw, R_EAX, 32, X_RAX);
+        store_greg(lw, R_EDX, 32, X_RDX);
+        return true;
+    }
+    x_op_reg(c, false, "\xF7", 1, fn == op_mul_Ev ? 4 : 5, H_B, false);   /* mul/imul r13d */
+    x_mov32(c, H_RES, X_RAX);
+    x_mov32(c, H_A, X_RDX);
+    if (lw->live) {     /* as cc_mul: CF = OF = the high half is significant */
+        x_setcc(c, XC_B, X_RAX);
+        x_movzx8(c, X_RAX, X_RAX);
+        x_op_reg(c, false, "\x69", 1, X_RAX, X_RAX, false);   /* * (F_CF | F_OF) */
+        x_u32(c, F_CF | F_OF);
+        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
+        x_st32(c, CPU_FIELD(cc_res), H_RES);
+    }
+    lw->cc_known = false;
+    store_greg(lw, R_EAX, 32, H_RES);
+    store_greg(lw, R_EDX, 32, H_A);
+    return true;
+}
+
 /* Rotates change only CF and OF: the other flags become eager. */
 static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of)
 {
@@ -1222,6 +1281,8 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
         done = lower_shift(lw, in, live);
     } else if (fn == op_imul_Gv_Ev || fn == op_imul_Gv_Ev_Iz) {
         done = lower_imul(lw, in, eip);
+    } else if (fn == op_mul_Ev || fn == op_imul_Ev || fn == op_div_Ev) {
+        done = lower_muldiv(lw, in, eip);
     } else if (fn == op_setcc || fn == op_cmov) {
         done = lower_setcc_cmov(lw, in, eip);
     } else if (fn == op_not_Ev || fn == op_not_Eb || fn == op_neg_Ev || fn == op_neg_Eb) {
@@ -1274,6 +1335,12 @@ int lower_flag_effect(const struct insn *in)
         fn == op_test_eAX_Iz || fn == op_test_AL_Ib || fn == op_neg_Ev || fn == op_neg_Eb ||
         fn == op_imul_Gv_Ev || fn == op_imul_Gv_Ev_Iz) {
         return fault | FX_WRITES;
+    }
+    if (fn == op_mul_Ev || fn == op_mul_Eb || fn == op_imul_Ev || fn == op_imul_Eb) {
+        return fault | FX_WRITES;
+    }
+    if (fn == op_div_Ev || fn == op_div_Eb || fn == op_idiv_Ev || fn == op_idiv_Eb) {
+        return FX_FAULTS;   /* #DE; the flags stay as they were */
     }
     if (fn == op_mov_Ev_Gv || fn == op_mov_Eb_Gb || fn == op_mov_Ev_Iz || fn == op_mov_Eb_Ib ||
         fn == op_not_Ev || fn == op_not_Eb) {

@@ -631,6 +631,77 @@ static void alu_op(struct lower *lw, int op, int size)
     }
 }
 
+/* Guest register r (cached) was written in its host register. */
+static void rc_set_dirty(struct lower *lw, int r)
+{
+    int i = rc_find(lw, r);
+    lw->rc.dirty |= (uint8_t)(1u << i);
+}
+
+/*
+ * The 32-bit forms with a register destination (or none: CMP, TEST),
+ * worked on the cached guest register itself: `op` is XA_* (TEST as
+ * XA_AND with write false), cc the CC_* record, the second operand an
+ * immediate, the G register `src`, or (g_dst) the E operand.
+ */
+static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool write, int cc,
+                          int src, bool imm, bool g_dst, uint32_t eip)
+{
+    struct cbuf *c = &lw->c;
+    int dst_r = g_dst ? in->reg : in->rm;
+    int hop = op == XA_CMP ? XA_SUB : op;
+    int b = -1;
+    if (!imm && g_dst && in->mod != 3) {
+        load_E(lw, in, 32, H_B, eip);
+        b = H_B;
+    }
+    int a = rc_reg(lw, dst_r);
+    if (!imm && b < 0) {
+        b = rc_reg(lw, g_dst ? in->rm : src);
+    }
+    bool operands = lw->live && cc != CC_LOGIC;
+    int res = a;
+    if (!write) {
+        if (!lw->live) {
+            return true;        /* CMP/TEST whose flags nothing sees */
+        }
+        x_mov32(c, H_RES, a);
+        res = H_RES;
+    } else if (operands) {
+        x_mov32(c, H_A, a);     /* the old value, for cc_a */
+        if (b == a) {
+            b = H_A;
+        }
+    }
+    if (imm) {
+        x_alu32i(c, hop, res, in->imm);
+    } else {
+        x_alu32(c, hop, res, b);
+    }
+    if (lw->live) {
+        lw->cc_known = cc == CC_ADD || cc == CC_SUB || cc == CC_LOGIC;
+        lw->cc_op_known = (uint8_t)cc;
+        lw->cc_size_known = 32;
+        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(cc | 32 << 8));
+        x_st32(c, CPU_FIELD(cc_res), res);
+        if (operands) {
+            x_st32(c, CPU_FIELD(cc_a), write ? H_A : a);
+            if (imm) {
+                x_st32i(c, CPU_FIELD(cc_b), in->imm);
+            } else {
+                x_st32(c, CPU_FIELD(cc_b), b);
+            }
+        }
+    } else {
+        lw->cc_known = false;
+    }
+    if (write) {
+        rc_set_dirty(lw, dst_r);
+    }
+    lw->host_flags = true;
+    return true;
+}
+
 /*
  * ADD/OR/AND/SUB/XOR/CMP/TEST of the E operand with a register or an
  * immediate.  `g_dst`: the result goes to the G register (the Gv,Ev forms).
@@ -651,6 +722,9 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     }
     if (op == 8) {
         op = XA_AND;
+    }
+    if ((in->mod == 3 || g_dst) && size == 32 && !carry) {
+        return lower_alu_reg(lw, in, op, write, cc, src, imm, g_dst, eip);
     }
     bool mem_dst = in->mod != 3 && write && !g_dst;
     load_E_as(lw, in, size, g_dst ? H_B : H_A, eip, mem_dst);
@@ -1040,7 +1114,7 @@ static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of)
  * EAX = F_CF | F_OF for a shift or rotate just done on H_RES (host CF is
  * the last bit out: for ROL the result's LSB, for ROR its MSB).
  */
-static void shift_cf_of(struct lower *lw, int kind)
+static void shift_cf_of(struct lower *lw, int kind, int res)
 {
     struct cbuf *c = &lw->c;
     x_setcc(c, XC_B, X_RAX);
@@ -1048,7 +1122,7 @@ static void shift_cf_of(struct lower *lw, int kind)
     if (kind == 7) {
         return;                     /* SAR: OF = 0 */
     }
-    x_mov32(c, X_RCX, H_RES);
+    x_mov32(c, X_RCX, res);
     if (kind == 1 || kind == 5) {   /* ROR, SHR: bit 31 ^ bit 30 of the result */
         x_shifti32(c, XS_SHR, X_RCX, 30);
         x_mov32(c, X_RDX, X_RCX);
@@ -1077,20 +1151,21 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
         return true;    /* a masked count of 0 changes nothing */
     }
     static const int hop[8] = { XS_ROL, XS_ROR, XS_RCL, XS_RCR, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
-    load_greg(lw, H_RES, in->rm, 32);
+    int res = rc_reg(lw, in->rm);   /* shifted where it is cached */
     uint8_t *skip = NULL;
     if (by_cl) {
         load_greg(lw, X_RCX, R_ECX, 32);      /* (rm stays cached: no slot changes below) */
         x_alu32i(c, XA_AND, X_RCX, 31);
         skip = x_jcc32(c, XC_E);
-        x_shiftcl32(c, hop[kind], H_RES);
+        x_shiftcl32(c, hop[kind], res);
     } else {
-        x_shifti32(c, hop[kind], H_RES, (uint8_t)n);
+        x_shifti32(c, hop[kind], res, (uint8_t)n);
     }
     if (live) {
-        shift_cf_of(lw, kind);
-        if (kind <= 1 && !lw->live_read) {
-            /* only a fault could see them: slow paths apply them first */
+        shift_cf_of(lw, kind, res);
+        if (kind <= 1 && !lw->live_read && !by_cl) {
+            /* only a fault could see them: slow paths apply them first
+             * (not by CL: a count of 0 skips this, leaving EBP stale) */
             x_mov32(c, H_CF, X_RAX);
             lw->rot_pending = true;
         } else if (kind <= 1) {
@@ -1102,11 +1177,11 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
         } else {
             x_st32(c, CPU_FIELD(cc_aux), X_RAX);
             x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
-            x_st32(c, CPU_FIELD(cc_res), H_RES);
+            x_st32(c, CPU_FIELD(cc_res), res);
         }
         lw->cc_known = false;
     }
-    store_greg(lw, in->rm, 32, H_RES);
+    rc_set_dirty(lw, in->rm);
     if (skip) {
         x_patch32(skip, c->p);
     }

@@ -430,6 +430,40 @@ Test(jit, divide_error_in_the_block)
     check_fault(div, sizeof(div), EX_DE, -1, 0);
 }
 
+/*
+ * ROL by CL with CL = 0 changes no flag; a fault after it (whose flags a
+ * later ADD would have replaced) must push the flags from before it.
+ */
+static void rol_cl0_fault_run(struct tm *t)
+{
+    flat32(t, true);
+    const uint8_t code[] = {
+        0x31, 0xC9,                             /* 1000: xor ecx, ecx */
+        0xF8,                                   /* 1002: clc */
+        0x83, 0xD0, 0x00,                       /* 1003: adc eax, 0 */
+        0xF9,                                   /* 1006: stc */
+        0xD3, 0xC0,                             /* 1007: rol eax, cl */
+        0x8B, 0x15, 0x00, 0x00, 0x30, 0x00,     /* 1009: mov edx, [0x300000] (#PF) */
+        0x83, 0xC0, 0x01,                       /* 100F: add eax, 1 */
+        0xF4,                                   /* 1012: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, fault_after_a_rotate_by_cl_of_zero_shows_the_flags_before_it)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    rol_cl0_fault_run(&j);
+    rol_cl0_fault_run(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->eip, PM_HANDLER(EX_PF) + 1, "the #PF handler ran");
+    uint32_t sp = j.cpu->r[R_ESP];
+    cr_expect_eq(tm_get(&j, sp + 4, 4), 0x1009u, "the faulting EIP");
+    cr_expect(tm_get(&j, sp + 12, 4) & F_CF, "CF from the STC, kept by the ROL by 0");
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /* Real mode: a word store at offset FFFF crosses the DS limit. */
 static void real_fault(struct tm *t)
 {

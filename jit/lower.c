@@ -788,6 +788,17 @@ static bool lower_mov(struct lower *lw, const struct insn *in, uint32_t eip, uin
     if (in->mod != 3 && !mem_ok(lw, in->seg)) {
         return false;
     }
+    if (in->mod == 3 && size == 32) {
+        /* register to register, between the cached copies */
+        bool to_e = fn == op_mov_Ev_Gv;
+        if (to_e || fn == op_mov_Gv_Ev) {
+            int from = rc_reg(lw, to_e ? in->reg : in->rm);
+            int d = rc_slot(lw, to_e ? in->rm : in->reg, false);
+            x_mov32(&lw->c, rc_host[d], from);
+            lw->rc.dirty |= (uint8_t)(1u << d);
+            return true;
+        }
+    }
     if (fn == op_mov_Ev_Gv || fn == op_mov_Eb_Gb) {
         if (in->mod == 3) {
             load_greg(lw, X_RDX, in->reg, size);
@@ -1000,6 +1011,24 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     }
     lw->cc_known = false;
     lw->host_flags = false;
+    if (!mem && size == 32) {
+        int a = rc_reg(lw, r);
+        if (lw->live) {
+            x_mov32(c, H_A, a);
+        }
+        x_op_reg(c, false, "\xFF", 1, dec ? 1 : 0, a, false);   /* inc/dec */
+        if (lw->live) {
+            x_st32(c, CPU_FIELD(cc_aux), H_B);
+            x_st16i(c, CPU_FIELD(cc_op), (uint16_t)((dec ? CC_DEC : CC_INC) | 32 << 8));
+            x_st32(c, CPU_FIELD(cc_res), a);
+            x_st32(c, CPU_FIELD(cc_a), H_A);
+            x_st32i(c, CPU_FIELD(cc_b), 1);
+        }
+        rc_set_dirty(lw, r);
+        lw->host_flags = true;
+        lw->host_flags_nocf = true;
+        return true;
+    }
     if (mem) {
         load_E_as(lw, in, size, H_A, eip, true);
     } else {
@@ -1264,6 +1293,29 @@ static bool lower_not_neg(struct lower *lw, const struct insn *in, int size, boo
     struct cbuf *c = &lw->c;
     if (in->mod != 3) {
         return false;
+    }
+    if (size == 32) {
+        int a = rc_reg(lw, in->rm);
+        if (neg && live) {
+            x_mov32(c, H_B, a);     /* the operand, for cc_b (NEG is 0 - it) */
+        }
+        x_op_reg(c, false, "\xF7", 1, neg ? 3 : 2, a, false);   /* neg/not */
+        if (neg) {
+            if (live) {
+                x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SUB | 32 << 8));
+                x_st32(c, CPU_FIELD(cc_res), a);
+                x_st32i(c, CPU_FIELD(cc_a), 0);
+                x_st32(c, CPU_FIELD(cc_b), H_B);
+                lw->cc_known = true;
+                lw->cc_op_known = CC_SUB;
+                lw->cc_size_known = 32;
+            } else {
+                lw->cc_known = false;
+            }
+            lw->host_flags = true;  /* the host's NEG: the flags of 0 - operand */
+        }
+        rc_set_dirty(lw, in->rm);
+        return true;
     }
     load_greg(lw, H_B, in->rm, size);
     if (neg) {

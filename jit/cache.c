@@ -208,7 +208,14 @@ void jit_chain(struct jit *j, struct jit_exit *x, struct jit_block *to)
     if (x->to || !x->blk->valid || !to->valid) {
         return;
     }
-    x_patch32(x->site, to->code);
+    if (x->guard) {
+        uint32_t page = to->key.phys & ~0xFFFu;
+        memcpy(x->guard_phys, &page, 4);
+        x_patch32(x->guard_jmp, to->code);
+        x_patch32(x->site, x->guard);
+    } else {
+        x_patch32(x->site, to->code);
+    }
     x->to = to;
     x->next_in = to->in;
     to->in = x;

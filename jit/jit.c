@@ -126,6 +126,44 @@ const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
     return code;
 }
 
+/* Chain a cross-page exit behind its guard (the target has the exit's mode). */
+static void guard_chain(struct jit *j, struct jit_exit *x, struct jit_block *to)
+{
+    const struct jit_key *fk = &x->blk->key;
+    if (x->blk->valid && to->key.cs_base == fk->cs_base && to->key.cs_limit == fk->cs_limit &&
+        to->key.flags == fk->flags) {
+        jit_chain(j, x, to);
+    }
+}
+
+/*
+ * The unchained path of a cross-page exit (EIP is the target): chain it
+ * if the target is translated, and continue there; NULL to leave by the
+ * null exit (nothing is translated from here: that could flush the cache
+ * under the calling block).
+ */
+const uint8_t *jit_chain_exit(struct cpu *cpu, struct jit_exit *x)
+{
+    struct jit *j = cpu->accel_opaque;
+    const struct jit_key *fk = &x->blk->key;
+    uint32_t lin = fk->cs_base + cpu->eip;
+    unsigned acc = ACC_X | (((fk->flags >> JK_CPL_SHIFT) & 3) == 3 ? ACC_U : 0);
+    struct tlb_entry *e = tlb_hit(cpu, lin, 1, acc, TLB_EXEC);
+    if (!e || cpu->eip > fk->cs_limit || j->check) {
+        return NULL;
+    }
+    struct jit_key k = { (e->phys & ~0xFFFu) | (lin & 0xFFF), cpu->eip, fk->cs_base, fk->cs_limit,
+                         fk->flags };
+    struct jit_block *to = lookup(j, &k);
+    if (!to) {
+        return NULL;
+    }
+    if (!x->to) {
+        guard_chain(j, x, to);
+    }
+    return jit_rx(j, to->code);
+}
+
 static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
                                            const uint8_t **hostp)
 {
@@ -169,13 +207,15 @@ static bool jit_exec(struct cpu *cpu, uint64_t limit)
     j->n_entries++;
     const struct jit_exit *x = j->enter(cpu, jit_rx(j, b->code));
     if (x && x->blk->valid && !x->to && cpu->icount < cpu->jit_limit) {
-        /* a direct branch inside one guest page: chain it */
+        /* a direct branch: chain it */
         struct jit_block *to = find_or_translate(j, cpu, &host);
         uint32_t from_lin = x->blk->key.cs_base + x->blk->key.eip;
         uint32_t to_lin = cpu->seg[S_CS].base + cpu->eip;
         if (to && x->blk->valid && ((from_lin ^ to_lin) & ~0xFFFu) == 0 &&
             ((x->blk->key.phys ^ to->key.phys) & ~0xFFFu) == 0) {
             jit_chain(j, (struct jit_exit *)x, to);
+        } else if (to && x->guard) {
+            guard_chain(j, (struct jit_exit *)x, to);
         }
     }
     return true;

@@ -41,11 +41,19 @@ struct jit_key {
 
 struct jit_block;
 
-/* A chainable exit: a jmp rel32 that leads to `stub` until chained. */
+/*
+ * A chainable exit: a jmp rel32 that leads to `stub` until chained.  An
+ * exit to another guest page chains to `guard` instead: a check that the
+ * fetch TLB still maps the target's linear page to the physical page it
+ * was chained under (the imm32 at guard_phys), then a jmp rel32 at
+ * guard_jmp to the target; a failed check looks the target up.
+ */
 struct jit_exit {
     struct jit_block *blk;
     uint8_t *site;              /* the rel32 (writable view) */
     uint8_t *stub;              /* its unchained target (writable view) */
+    uint8_t *guard;             /* cross-page exits: the check (writable view), else NULL */
+    uint8_t *guard_phys, *guard_jmp;
     struct jit_block *to;       /* chained target, or NULL */
     struct jit_exit *next_in;   /* next exit chained to the same target */
 };
@@ -136,6 +144,10 @@ const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t f
  * cache's CALL site (when not NULL) with the code found. */
 const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
                               uint32_t cs_limit, uint8_t *site);
+
+/* A cross-page exit not (or no longer) chained: chain it if its target is
+ * translated; the target's code, or NULL to leave by the null exit. */
+const uint8_t *jit_chain_exit(struct cpu *cpu, struct jit_exit *x);
 
 /* check.c: lockstep mode */
 int jit_check_init(struct jit *j);

@@ -104,17 +104,46 @@ static void exit_chain(struct tctx *t, uint32_t target)
     lower_flush_icount(&t->lw);
     x_st32i(c, CPU_FIELD(eip), target);
     const struct jit_key *k = t->lw.k;
-    if (((k->cs_base + target) ^ (k->cs_base + k->eip)) & ~0xFFFu) {
-        emit_indirect_exit(t);
-        return;
-    }
     lower_sync(&t->lw);
     struct jit_exit *x = &t->b->exits[t->nexits++];
     x->blk = t->b;
     x->site = x_jmp32(c);
+    uint32_t lin = k->cs_base + target;
+    uint8_t *miss[3] = { NULL, NULL, NULL };
+    if ((lin ^ (k->cs_base + k->eip)) & ~0xFFFu) {
+        /* the guard: lin's fetch TLB entry still maps the chained page */
+        int user = ((k->flags >> JK_CPL_SHIFT) & 3) == 3;
+        int32_t e = (int32_t)(offsetof(struct cpu, tlb) +
+                              TLB_SLOT(user, TLB_EXEC, lin) * sizeof(struct tlb_entry));
+        x->guard = c->p;
+        x_ld32(c, X_RAX, xm(X_RBX, e + (int32_t)offsetof(struct tlb_entry, tag)));
+        x_alu32i(c, XA_CMP, X_RAX, lin & ~0xFFFu);
+        miss[0] = x_jcc32(c, XC_NE);
+        x_ld32(c, X_RAX, xm(X_RBX, e + (int32_t)offsetof(struct tlb_entry, phys)));
+        x_alu32i(c, XA_AND, X_RAX, 0xFFFFF000u);
+        x_byte(c, 0x3D);                /* cmp eax, imm32: patched by jit_chain */
+        x->guard_phys = c->p;
+        x_u32(c, 0xFFFFFFFFu);
+        miss[1] = x_jcc32(c, XC_NE);
+        x->guard_jmp = miss[2] = x_jmp32(c);
+    }
     x->stub = c->p;
-    x_movi64(c, X_RAX, (uint64_t)(uintptr_t)x);
-    x_patch32(x_jmp32(c), t->j->epilogue);
+    if (x->guard) {
+        /* unchained: chain now if the target exists, and go on there */
+        x_mov64(c, X_RDI, X_RBX);
+        x_movi64(c, X_RSI, (uint64_t)(uintptr_t)x);
+        x_call_abs(c, (const void *)jit_chain_exit);
+        x_test32(c, X_RAX, X_RAX);
+        x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
+        x_jmp_reg(c, X_RAX);
+        for (int i = 0; i < 3; i++) {
+            x_patch32(miss[i], c->p);
+        }
+        emit_indirect_exit(t);      /* the mapping changed: look the target up */
+    } else {
+        x_movi64(c, X_RAX, (uint64_t)(uintptr_t)x);
+        x_patch32(x_jmp32(c), t->j->epilogue);
+    }
     if (!c->overflow) {
         x_patch32(x->site, x->stub);
     }

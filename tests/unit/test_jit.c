@@ -218,6 +218,56 @@ static void chain_setup(struct tm *t)
     rerun(t, CODE, 100);
 }
 
+/*
+ * A jump to another page, run until it is chained (behind its TLB check),
+ * then the target's linear page remapped to other code: the chain must
+ * not be followed.
+ */
+static void cross_page_run(struct tm *t, uint32_t *eax)
+{
+    flat32(t, true);
+    const uint8_t code[] = {
+        0xB8, 0x01, 0x00, 0x00, 0x00,   /* 1000: mov eax, 1 */
+        0xE9, 0xFB, 0x0F, 0x00, 0x00,   /* 1005: jmp 2005 */
+    };
+    const uint8_t page_b[] = { 0x83, 0xC0, 0x0A, 0xF4 };    /* 2005: add eax, 10; hlt */
+    const uint8_t page_c[] = { 0x83, 0xC0, 0x14, 0xF4 };    /* 5005: add eax, 20; hlt */
+    tm_copy(t, 0x2005, page_b, sizeof(page_b));
+    tm_copy(t, 0x5005, page_c, sizeof(page_c));
+    tm_run(t, code, sizeof(code), 100);
+    eax[0] = t->cpu->r[R_EAX];
+    for (int i = 1; i < 4; i++) {
+        rerun(t, CODE, 100);
+        eax[i] = t->cpu->r[R_EAX];
+    }
+    tm_put(t, PT + 4 * 2, 0x5000u | 0x7, 4);    /* linear 2000 -> physical 5000 */
+    mmu_flush(t->cpu, false);                    /* as a CR3 load would */
+    rerun(t, CODE, 100);
+    eax[4] = t->cpu->r[R_EAX];
+}
+
+Test(jit, remapping_the_target_page_of_a_chained_cross_page_jump)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    uint32_t ej[5], ei[5];
+    cross_page_run(&j, ej);
+    cross_page_run(&i, ei);
+    expect_same(&j, &i);
+    for (int n = 0; n < 4; n++) {
+        cr_expect_eq(ej[n], 11u, "run %d", n);
+    }
+    cr_expect_eq(ej[4], 21u, "the remapped page's code ran");
+    cr_expect_eq(ei[4], 21u);
+    struct jit_block *from = block_at(&j, CODE);
+    cr_assert(from, "the jumping block is translated");
+    cr_expect(from->exits[0].guard != NULL, "a cross-page exit has a guard");
+    cr_expect(from->exits[0].to != NULL, "and is chained");
+    cr_expect_eq(from->exits[0].to->key.phys, 0x2005u,
+                 "still to the first mapping's block: its guard sent the last run elsewhere");
+    tm_free(&j);
+    tm_free(&i);
+}
+
 static void chain_patch_and_rerun(struct tm *t)
 {
     rerun(t, 0x1100, 100);

@@ -71,7 +71,7 @@ struct jit_block {
 };
 
 #define JIT_HASH_BITS 16
-#define JIT_FAST_SIZE 8192u
+#define JIT_FAST_SIZE 32768u
 
 /* A fast-table entry holds the key, so a hit reads one cache line. */
 struct jit_fast {

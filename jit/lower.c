@@ -310,14 +310,6 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired)
 
 /* --- guest registers --- */
 
-static struct xmem greg(int r, int size)
-{
-    if (size == 8 && r >= 4) {
-        return xm(X_RBX, (int32_t)(offsetof(struct cpu, r) + 4 * (size_t)(r - 4) + 1));
-    }
-    return greg_mem(r);
-}
-
 /* h = guest register r at `size` bits (AH..BH for r 4-7 at 8), zero-extended. */
 static void load_greg(struct lower *lw, int h, int r, int size)
 {
@@ -337,44 +329,35 @@ static void load_greg(struct lower *lw, int h, int r, int size)
     }
 }
 
-/* Guest register r's low `size` bits = h's; false if r is not cached (16/8 bits). */
-static bool store_cached(struct lower *lw, int r, int size, int h)
-{
-    struct cbuf *c = &lw->c;
-    if (size == 32) {
-        int i = rc_slot(lw, r, false);
-        x_mov32(c, rc_host[i], h);
-        lw->rc.dirty |= (uint8_t)(1u << i);
-        return true;
-    }
-    int i = rc_find(lw, size == 8 && r >= 4 ? r - 4 : r);
-    if (i < 0) {
-        return false;
-    }
-    if (size == 8 && r >= 4) {
-        rc_evict(lw, i);            /* AH..BH: through struct cpu */
-        return false;
-    }
-    if (size == 16) {
-        x_op_reg(c, false, "\x66\x89", 2, h, rc_host[i], false);
-    } else {
-        x_op_reg(c, false, "\x88", 1, h, rc_host[i], true);
-    }
-    lw->rc.dirty |= (uint8_t)(1u << i);
-    lw->rc_used[i] = ++lw->rc_clock;
-    return true;
-}
-
+/*
+ * Guest register r's low `size` bits (r 4-7 at 8 bits: AH..BH) = h's.  A
+ * partial write merges into the cached register, loading it first: a
+ * byte or word stored to struct cpu and read back whole would stall the
+ * host's store forwarding.  Only moves: the host flags survive.  EAX and
+ * ECX are scratch for AH..BH.
+ */
 static void store_greg(struct lower *lw, int r, int size, int h)
 {
-    if (store_cached(lw, r, size, h)) {
-        return;
-    }
-    if (size == 16) {
-        x_st16(&lw->c, greg(r, size), h);
+    struct cbuf *c = &lw->c;
+    bool high = size == 8 && r >= 4;
+    int i = rc_slot(lw, high ? r - 4 : r, size != 32);
+    int hr = rc_host[i];
+    if (size == 32) {
+        x_mov32(c, hr, h);
+    } else if (size == 16) {
+        x_op_reg(c, false, "\x66\x89", 2, h, hr, false);     /* mov hr16, h16 */
+    } else if (!high) {
+        x_op_reg(c, false, "\x88", 1, h, hr, true);           /* mov hr8, h8 */
     } else {
-        x_st8(&lw->c, greg(r, size), h);
+        /* AH..BH through CH, without touching the host flags (an ALU
+         * result's flags may still be wanted by a Jcc) */
+        x_mov32(c, X_RAX, h);
+        x_mov32(c, X_RCX, hr);
+        x_byte(c, 0x88);        /* mov ch, al */
+        x_byte(c, 0xC5);
+        x_mov32(c, hr, X_RCX);
     }
+    lw->rc.dirty |= (uint8_t)(1u << i);
 }
 
 static void store_greg_imm(struct lower *lw, int r, int size, uint32_t v)
@@ -385,15 +368,8 @@ static void store_greg_imm(struct lower *lw, int r, int size, uint32_t v)
         lw->rc.dirty |= (uint8_t)(1u << i);
         return;
     }
-    int i = rc_find(lw, size == 8 && r >= 4 ? r - 4 : r);
-    if (i >= 0) {
-        rc_evict(lw, i);
-    }
-    if (size == 16) {
-        x_st16i(&lw->c, greg(r, size), (uint16_t)v);
-    } else {
-        x_st8i(&lw->c, greg(r, size), (uint8_t)v);
-    }
+    x_movi32(&lw->c, X_RCX, v);
+    store_greg(lw, r, size, X_RCX);
 }
 
 /* --- memory --- */

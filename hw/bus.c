@@ -223,11 +223,30 @@ void bus_write(struct bus *bus, uint32_t paddr, uint32_t val, int size)
     }
 }
 
+/* Bytes from paddr to the end of its 4 KiB page, at most len. */
+static size_t page_chunk(uint32_t paddr, size_t len)
+{
+    size_t room = 4096 - (paddr & 0xFFFu);
+    return len < room ? len : room;
+}
+
 void bus_read_buf(struct bus *bus, uint32_t paddr, void *buf, size_t len)
 {
     uint8_t *p = buf;
-    for (size_t i = 0; i < len; i++) {
-        p[i] = (uint8_t)read_byte(bus, paddr + (uint32_t)i);
+    while (len) {
+        size_t n = page_chunk(paddr, len);
+        bool writable;
+        const uint8_t *host = bus_page_ptr(bus, paddr, &writable);
+        if (host) {
+            memcpy(p, host + (paddr & 0xFFFu), n);     /* plain RAM or ROM */
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                p[i] = (uint8_t)read_byte(bus, paddr + (uint32_t)i);
+            }
+        }
+        p += n;
+        paddr += (uint32_t)n;
+        len -= n;
     }
 }
 
@@ -237,8 +256,19 @@ void bus_write_buf(struct bus *bus, uint32_t paddr, const void *buf, size_t len)
     if (bus->write_log && len) {
         bus->write_log(bus->log_opaque, paddr, (uint32_t)len);
     }
-    for (size_t i = 0; i < len; i++) {
-        write_byte(bus, paddr + (uint32_t)i, p[i]);
+    for (size_t done = 0; done < len;) {
+        uint32_t a = paddr + (uint32_t)done;
+        size_t n = page_chunk(a, len - done);
+        bool writable;
+        uint8_t *host = bus_page_ptr(bus, a, &writable);
+        if (host && writable) {
+            memcpy(host + (a & 0xFFFu), p + done, n);  /* plain RAM */
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                write_byte(bus, a + (uint32_t)i, p[done + i]);
+            }
+        }
+        done += n;
     }
     if (bus->write_notify && len) {
         bus->write_notify(bus->notify_opaque, paddr, (uint32_t)len);

@@ -180,10 +180,19 @@ static void dma_run(struct fw_cfg *fw, uint32_t desc)
         log_once("fw_cfg: guest DMA write ignored (items are read-only)");
         status = DMA_ERROR;
     } else if (ctl & (DMA_READ | DMA_SKIP)) {
-        for (uint32_t i = 0; i < len; i++) {
-            uint8_t b = data_byte(fw);
-            if (ctl & DMA_READ) {
-                bus_write_buf(fw->bus, addr + i, &b, 1);
+        /* the item's bytes from the offset, then zeros past its end */
+        struct fw_cfg_item *it = find(fw, fw->selector);
+        uint32_t avail = it && fw->offset < it->len ? it->len - fw->offset : 0;
+        uint32_t n = len < avail ? len : avail;
+        if ((ctl & DMA_READ) && n) {
+            bus_write_buf(fw->bus, addr, it->data + fw->offset, n);
+        }
+        fw->offset += n;
+        if (ctl & DMA_READ) {
+            static const uint8_t zero[256];
+            for (uint32_t i = n; i < len; i += (uint32_t)sizeof(zero)) {
+                uint32_t z = len - i < sizeof(zero) ? len - i : (uint32_t)sizeof(zero);
+                bus_write_buf(fw->bus, addr + i, zero, z);
             }
         }
     }

@@ -1119,7 +1119,7 @@ static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of)
  * EAX = F_CF | F_OF for a shift or rotate just done on H_RES (host CF is
  * the last bit out: for ROL the result's LSB, for ROR its MSB).
  */
-static void shift_cf_of(struct lower *lw, int kind, int res)
+static void shift_cf_of(struct lower *lw, int kind, int res, int size)
 {
     struct cbuf *c = &lw->c;
     x_setcc(c, XC_B, X_RAX);
@@ -1128,18 +1128,47 @@ static void shift_cf_of(struct lower *lw, int kind, int res)
         return;                     /* SAR: OF = 0 */
     }
     x_mov32(c, X_RCX, res);
-    if (kind == 1 || kind == 5) {   /* ROR, SHR: bit 31 ^ bit 30 of the result */
-        x_shifti32(c, XS_SHR, X_RCX, 30);
+    if (kind == 1 || kind == 5) {   /* ROR, SHR: the top two bits of the result */
+        x_shifti32(c, XS_SHR, X_RCX, (uint8_t)(size - 2));
         x_mov32(c, X_RDX, X_RCX);
         x_shifti32(c, XS_SHR, X_RDX, 1);
         x_alu32(c, XA_XOR, X_RCX, X_RDX);
         x_alu32i(c, XA_AND, X_RCX, 1);
-    } else {                        /* ROL, SHL: CF ^ bit 31 of the result */
-        x_shifti32(c, XS_SHR, X_RCX, 31);
+    } else {                        /* ROL, SHL: CF ^ the top bit of the result */
+        x_shifti32(c, XS_SHR, X_RCX, (uint8_t)(size - 1));
         x_alu32(c, XA_XOR, X_RCX, X_RAX);
     }
     x_shifti32(c, XS_SHL, X_RCX, 11);
     x_alu32(c, XA_OR, X_RAX, X_RCX);
+}
+
+/*
+ * SHL/SHR/SAR of an 8- or 16-bit register by a count below its width: the
+ * host's shift at that width gives the result and CF (the last bit out).
+ */
+static bool lower_shift_narrow(struct lower *lw, const struct insn *in, int size, unsigned n,
+                               bool live)
+{
+    struct cbuf *c = &lw->c;
+    int kind = in->reg;
+    load_greg(lw, H_RES, in->rm, size);         /* zero-extended */
+    static const int hop[8] = { 0, 0, 0, 0, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
+    if (size == 16) {
+        char o[2] = { 0x66, (char)0xC1 };
+        x_op_reg(c, false, o, 2, hop[kind], H_RES, false);
+    } else {
+        x_op_reg(c, false, "\xC0", 1, hop[kind], H_RES, true);
+    }
+    x_byte(c, (uint8_t)n);
+    if (live) {
+        shift_cf_of(lw, kind, H_RES, size);
+        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | size << 8));
+        x_st32(c, CPU_FIELD(cc_res), H_RES);
+    }
+    lw->cc_known = false;
+    store_greg(lw, in->rm, size, H_RES);
+    return true;
 }
 
 /* SHL/SHR/SAR/ROL/ROR of a 32-bit register by an immediate, 1 or CL. */
@@ -1149,6 +1178,10 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     int kind = in->reg;
     bool by_cl = (in->opcode & 0xFE) == 0xD2;
     unsigned n = ((in->opcode & 0xFE) == 0xD0 ? 1 : in->imm) & 31;
+    int size = (in->opcode & 1) ? in->opsize : 8;
+    if (in->mod == 3 && size < 32 && !by_cl && kind >= 4 && n >= 1 && n < (unsigned)size) {
+        return lower_shift_narrow(lw, in, size, n, live);
+    }
     if (in->mod != 3 || in->opsize != 32 || !(in->opcode & 1) || kind == 2 || kind == 3) {
         return false;
     }
@@ -1167,7 +1200,7 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
         x_shifti32(c, hop[kind], res, (uint8_t)n);
     }
     if (live) {
-        shift_cf_of(lw, kind, res);
+        shift_cf_of(lw, kind, res, 32);
         if (kind <= 1 && !lw->live_read && !by_cl) {
             /* only a fault could see them: slow paths apply them first
              * (not by CL: a count of 0 skips this, leaving EBP stale) */
@@ -1380,7 +1413,7 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
         r.op = &(const struct opdesc){ .fn = load ? (byte ? op_mov_Gb_Eb : op_mov_Gv_Ev)
                                                   : (byte ? op_mov_Eb_Gb : op_mov_Ev_Gv) };
         done = lower_mov(lw, &r, eip, next);
-    } else if (fn == op_shift_Ev) {
+    } else if (fn == op_shift_Ev || fn == op_shift_Eb) {
         done = lower_shift(lw, in, live);
     } else if (fn == op_imul_Gv_Ev || fn == op_imul_Gv_Ev_Iz) {
         done = lower_imul(lw, in, eip);

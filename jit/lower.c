@@ -578,6 +578,14 @@ static void set_cc(struct lower *lw, int op, int size, bool with_operands)
     }
 }
 
+/* cpu->cc_op is now op (an INC, DEC or shift record: only CF = cc_aux bit 0 is used). */
+static void cc_known_as(struct lower *lw, int op, int size)
+{
+    lw->cc_known = true;
+    lw->cc_op_known = (uint8_t)op;
+    lw->cc_size_known = (uint8_t)size;
+}
+
 static bool emit_cond_flags(struct lower *lw, int cc);
 static void emit_cond_value(struct lower *lw, int cc);
 
@@ -999,6 +1007,7 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
             x_st32(c, CPU_FIELD(cc_res), a);
             x_st32(c, CPU_FIELD(cc_a), H_A);
             x_st32i(c, CPU_FIELD(cc_b), 1);
+            cc_known_as(lw, dec ? CC_DEC : CC_INC, 32);
         }
         rc_set_dirty(lw, r);
         lw->host_flags = true;
@@ -1020,7 +1029,7 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
         x_st32(c, CPU_FIELD(cc_aux), H_B);
         x_movi32(c, H_B, 1);
         set_cc(lw, dec ? CC_DEC : CC_INC, size, true);
-        lw->cc_known = false;
+        cc_known_as(lw, dec ? CC_DEC : CC_INC, size);
     }
     if (mem) {
         lower_stop_check(lw, next, 1);
@@ -1059,8 +1068,10 @@ static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
         x_st32(c, CPU_FIELD(cc_aux), X_RAX);
         x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
         x_st32(c, CPU_FIELD(cc_res), H_RES);
+        cc_known_as(lw, CC_SHIFT, 32);
+    } else {
+        lw->cc_known = false;
     }
-    lw->cc_known = false;
     store_greg(lw, in->reg, 32, H_RES);
     return true;
 }
@@ -1101,8 +1112,10 @@ static bool lower_muldiv(struct lower *lw, const struct insn *in, uint32_t eip)
         x_st32(c, CPU_FIELD(cc_aux), X_RAX);
         x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
         x_st32(c, CPU_FIELD(cc_res), H_RES);
+        cc_known_as(lw, CC_SHIFT, 32);
+    } else {
+        lw->cc_known = false;
     }
-    lw->cc_known = false;
     store_greg(lw, R_EAX, 32, H_RES);
     store_greg(lw, R_EDX, 32, H_A);
     return true;
@@ -1165,8 +1178,10 @@ static bool lower_shift_narrow(struct lower *lw, const struct insn *in, int size
         x_st32(c, CPU_FIELD(cc_aux), X_RAX);
         x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | size << 8));
         x_st32(c, CPU_FIELD(cc_res), H_RES);
+        cc_known_as(lw, CC_SHIFT, size);
+    } else {
+        lw->cc_known = false;
     }
-    lw->cc_known = false;
     store_greg(lw, in->rm, size, H_RES);
     return true;
 }
@@ -1218,12 +1233,24 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
             x_st32(c, CPU_FIELD(cc_res), res);
         }
         lw->cc_known = false;
+        if (kind > 1 && !by_cl) {
+            cc_known_as(lw, CC_SHIFT, 32);  /* (by CL: a count of 0 keeps the old record) */
+        }
     }
     rc_set_dirty(lw, in->rm);
     if (skip) {
         x_patch32(skip, c->p);
     }
     return true;
+}
+
+/* Condition cc is B or AE and the record in cpu holds CF in cc_aux bit 0
+ * (INC, DEC, shifts, multiplications). */
+static bool cf_in_aux(const struct lower *lw, int cc)
+{
+    return (cc >> 1) == 1 && lw->cc_known &&
+           (lw->cc_op_known == CC_INC || lw->cc_op_known == CC_DEC ||
+            lw->cc_op_known == CC_SHIFT);
 }
 
 /* Host flags = the guest's for testing condition cc, if the block knows how. */
@@ -1234,7 +1261,8 @@ static bool emit_cond_flags(struct lower *lw, int cc)
     if (lw->host_flags && !(lw->host_flags_nocf && uses_cf)) {
         return true;
     }
-    if (!lw->cc_known) {
+    if (!lw->cc_known || (lw->cc_op_known != CC_ADD && lw->cc_op_known != CC_SUB &&
+                          lw->cc_op_known != CC_LOGIC)) {
         return false;
     }
     int size = lw->cc_size_known;
@@ -1267,6 +1295,12 @@ static void emit_cond_value(struct lower *lw, int cc)
     struct cbuf *c = &lw->c;
     if (emit_cond_flags(lw, cc)) {
         x_setcc(c, cc, X_RAX);
+    } else if (cf_in_aux(lw, cc)) {
+        x_ld32(c, X_RAX, CPU_FIELD(cc_aux));
+        x_alu32i(c, XA_AND, X_RAX, 1);
+        if (cc & 1) {
+            x_alu32i(c, XA_XOR, X_RAX, 1);      /* AE */
+        }
     } else {
         rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
     }
@@ -1447,6 +1481,11 @@ uint8_t *lower_jcc(struct lower *lw, int cc)
     struct cbuf *c = &lw->c;
     if (emit_cond_flags(lw, cc)) {
         return x_jcc32(c, cc);
+    }
+    if (cf_in_aux(lw, cc)) {
+        x_op_mem(c, false, "\xF6", 1, 0, CPU_FIELD(cc_aux), false);   /* test byte [cc_aux], 1 */
+        x_byte(c, 1);
+        return x_jcc32(c, (cc & 1) ? XC_E : XC_NE);
     }
     rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
     x_test8(c, X_RAX, X_RAX);

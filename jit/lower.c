@@ -1290,6 +1290,39 @@ static bool emit_cond_flags(struct lower *lw, int cc)
 }
 
 /* EAX = condition cc of the guest flags (0 or 1). */
+/*
+ * AL = condition cc from a lazy record the translator does not know: the
+ * 32-bit SUB, ADD and LOGIC records (most of them) recomputed in line,
+ * anything else through cpu_cond.
+ */
+static void emit_cond_runtime(struct lower *lw, int cc)
+{
+    struct cbuf *c = &lw->c;
+    static const struct { uint8_t op, alu; } fast[3] = {
+        { CC_SUB, XA_CMP }, { CC_ADD, XA_ADD }, { CC_LOGIC, 0 },
+    };
+    uint8_t *done[3];
+    x_ldzx16(c, X_RCX, CPU_FIELD(cc_op));       /* cc_op | cc_size << 8 */
+    for (int i = 0; i < 3; i++) {
+        x_alu32i(c, XA_CMP, X_RCX, (uint32_t)(fast[i].op | 32 << 8));
+        uint8_t *next = x_jcc32(c, XC_NE);
+        if (fast[i].op == CC_LOGIC) {
+            x_ld32(c, X_RAX, CPU_FIELD(cc_res));
+            x_test32(c, X_RAX, X_RAX);
+        } else {
+            x_ld32(c, X_RAX, CPU_FIELD(cc_a));
+            x_alu32_ld(c, fast[i].alu, X_RAX, CPU_FIELD(cc_b));
+        }
+        x_setcc(c, cc, X_RAX);
+        done[i] = x_jmp32(c);
+        x_patch32(next, c->p);
+    }
+    rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
+    for (int i = 0; i < 3; i++) {
+        x_patch32(done[i], c->p);
+    }
+}
+
 static void emit_cond_value(struct lower *lw, int cc)
 {
     struct cbuf *c = &lw->c;
@@ -1302,7 +1335,7 @@ static void emit_cond_value(struct lower *lw, int cc)
             x_alu32i(c, XA_XOR, X_RAX, 1);      /* AE */
         }
     } else {
-        rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
+        emit_cond_runtime(lw, cc);
     }
     x_movzx8(c, X_RAX, X_RAX);
 }
@@ -1487,7 +1520,7 @@ uint8_t *lower_jcc(struct lower *lw, int cc)
         x_byte(c, 1);
         return x_jcc32(c, (cc & 1) ? XC_E : XC_NE);
     }
-    rc_call(lw, (const void *)cpu_cond, true, (uint32_t)cc);
+    emit_cond_runtime(lw, cc);
     x_test8(c, X_RAX, X_RAX);
     return x_jcc32(c, XC_NE);
 }

@@ -1052,12 +1052,20 @@ static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
     if (in->opsize != 32) {
         return false;
     }
-    load_E(lw, in, 32, H_A, eip);
-    if (in->op->fn == op_imul_Gv_Ev) {
-        load_greg(lw, H_RES, in->reg, 32);
-        x_op_reg(c, false, "\x0F\xAF", 2, H_RES, H_A, false);
+    /* multiplied in the destination's cached register */
+    int src = H_A;
+    if (in->mod == 3) {
+        src = rc_reg(lw, in->rm);
     } else {
-        x_op_reg(c, false, "\x69", 1, H_RES, H_A, false);
+        load_E(lw, in, 32, H_A, eip);
+    }
+    bool two = in->op->fn == op_imul_Gv_Ev;     /* reads the destination too */
+    int i = rc_slot(lw, in->reg, two || (in->mod == 3 && in->rm == in->reg));
+    int d = rc_host[i];
+    if (two) {
+        x_op_reg(c, false, "\x0F\xAF", 2, d, src, false);
+    } else {
+        x_op_reg(c, false, "\x69", 1, d, src, false);
         x_u32(c, in->imm);
     }
     if (lw->live) {
@@ -1067,12 +1075,12 @@ static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
         x_u32(c, F_CF | F_OF);
         x_st32(c, CPU_FIELD(cc_aux), X_RAX);
         x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
-        x_st32(c, CPU_FIELD(cc_res), H_RES);
+        x_st32(c, CPU_FIELD(cc_res), d);
         cc_known_as(lw, CC_SHIFT, 32);
     } else {
         lw->cc_known = false;
     }
-    store_greg(lw, in->reg, 32, H_RES);
+    lw->rc.dirty |= (uint8_t)(1u << i);
     return true;
 }
 

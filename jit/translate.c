@@ -16,9 +16,11 @@
  *   plain     handlers that change no mode, privilege, IF or I/O state run
  *             in line with the block; a store that invalidated translated
  *             code sets cpu->jit_stop, checked after each of them;
- *   end       everything else (far transfers, INT, IRET, POPF, STI, port
- *             I/O, control registers, segment loads, HLT): the block ends
- *             after it and the loop looks up the next one;
+ *   end       everything else (far transfers, INT, IRET, STI, port I/O,
+ *             control registers, segment loads, HLT): the block ends after
+ *             it and the loop looks up the next one (CLI and POPF stay in
+ *             the block; after POPF it stops if TF is set or IF lets a
+ *             waiting interrupt in);
  *   direct    JMP/CALL rel: a chainable exit to the target;
  *   cond      Jcc, LOOP, JCXZ and string instructions (whose REP form
  *             re-runs itself): two chainable exits, chosen by NEXT_EIP;
@@ -54,7 +56,21 @@ static op_fn *const plain_ops[] = {
     op_test_Ev_Gv, op_test_Ev_Iz, op_test_eAX_Iz, op_xadd_Eb_Gb, op_xadd_Ev_Gv,
     op_xchg_Eb_Gb, op_xchg_Ev_Gv, op_xchg_Zv_eAX, op_xlat, op_lahf, op_sahf, op_salc,
     op_enter, op_leave, op_fpu, op_fwait, op_cpuid, op_rdtsc, op_bound_Gv_Ma, op_arpl_Ew_Gw,
+    op_cli,     /* IF = 0: no interrupt can become deliverable */
+    op_popf,    /* the block stops after it if the loop has work (jit_after_popf) */
 };
+
+/*
+ * After POPF inside a block: leave the block (through the store check's
+ * stop) when what POPF set gives the loop something to do at once: TF
+ * (single-step), or IF with an interrupt or NMI waiting.
+ */
+static void jit_after_popf(struct cpu *cpu)
+{
+    if ((cpu->eflags & F_TF) || cpu->nmi_pending || ((cpu->eflags & F_IF) && cpu->intr_line)) {
+        cpu->jit_stop = 1;
+    }
+}
 
 static int classify(const struct insn *in)
 {
@@ -256,6 +272,10 @@ static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
     struct cbuf *c = &t->lw.c;
     switch (kind) {
     case K_PLAIN:
+        if (fn == op_popf) {
+            x_mov64(c, X_RDI, X_RBX);
+            x_call_abs(c, (const void *)jit_after_popf);
+        }
         lower_stop_check(&t->lw, next, 0);
         return true;
     case K_DIRECT:

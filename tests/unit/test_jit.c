@@ -608,6 +608,41 @@ Test(jit, pending_interrupt_is_taken_before_the_next_block)
     tm_free(&i);
 }
 
+/* CLI and POPF stay inside blocks; a POPF that sets IF with INTR raised
+ * lets the interrupt in before the next instruction. */
+static void intr_at_popf(struct tm *t)
+{
+    tm_ivt_hlt(t, 0x40, 0x5000);
+    const uint8_t code[] = {
+        0xFA,               /* 1000: cli */
+        0x40,               /* 1001: inc ax */
+        0x68, 0x02, 0x02,   /* 1002: push 0x0202 (IF) */
+        0x9D,               /* 1005: popf */
+        0x43,               /* 1006: inc bx */
+        0xF4,               /* 1007: hlt */
+    };
+    t->cpu->intr_ack = ack_0x40;
+    cpu_set_intr(t->cpu, true);
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, popf_setting_if_lets_a_waiting_interrupt_in_at_once)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    intr_at_popf(&j);
+    intr_at_popf(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX] & 0xFFFF, 1);
+    cr_expect_eq(j.cpu->r[R_EBX] & 0xFFFF, 0, "nothing ran between POPF and the interrupt");
+    cr_expect_eq(j.cpu->eip, 0x5001);
+    cr_expect_eq(tm_get(&j, j.cpu->r[R_ESP], 2), 0x1006, "the return address is after POPF");
+    struct jit_block *b = block_at(&j, CODE);
+    cr_assert(b, "the block was translated");
+    cr_expect_geq(b->ninsn, 5, "CLI and POPF did not end it");
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /* A device that raises the interrupt line when it is written 5. */
 static uint32_t raiser_read(void *opaque, uint32_t off, int size)
 {

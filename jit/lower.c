@@ -493,6 +493,37 @@ static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t 
     s->size = (uint8_t)size;
 }
 
+/*
+ * The store of a read-modify-write whose read (STUB_RMW) just ran: on a
+ * flat segment the read's write-TLB hit left the host address in RSI, so
+ * the store needs no second lookup; the read's slow path clears RSI, which
+ * sends the store to its own slow path.
+ */
+static void emit_store_rmw(struct lower *lw, int seg, int size, uint32_t eip)
+{
+    struct cbuf *c = &lw->c;
+    if (!seg_flat(lw, seg)) {
+        emit_access(lw, STUB_STORE, seg, size, eip);
+        return;
+    }
+    x_op_reg(c, true, "\x85", 1, X_RSI, X_RSI, false);     /* test rsi, rsi */
+    uint8_t *miss = x_jcc32(c, XC_E);
+    struct xmem m = { X_RSI, X_RAX, 0, 0 };
+    if (size == 32) {
+        x_st32(c, m, X_RDX);
+    } else if (size == 16) {
+        x_st16(c, m, X_RDX);
+    } else {
+        x_st8(c, m, X_RDX);
+    }
+    struct lower_stub *s = new_stub(lw, STUB_STORE);
+    s->site = miss;
+    s->resume = c->p;
+    s->eip = eip;
+    s->seg = (uint8_t)seg;
+    s->size = (uint8_t)size;
+}
+
 static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)
 {
     emit_access(lw, rmw ? STUB_RMW : STUB_LOAD, seg, size, eip);
@@ -535,6 +566,9 @@ void lower_emit_stubs(struct lower *lw)
             continue;
         }
         emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending, &s->rc);
+        if (s->kind == STUB_RMW) {
+            x_alu32(c, XA_XOR, X_RSI, X_RSI);   /* no host address: the store's slow path */
+        }
         x_patch32(x_jmp32(c), s->resume);
     }
 }
@@ -723,7 +757,7 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
         /* the store first: if it faults, the flags are untouched */
         x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
-        emit_store(lw, in->seg, size, eip);
+        emit_store_rmw(lw, in->seg, size, eip);
     }
     if (lw->live) {
         set_cc(lw, cc, size, cc != CC_LOGIC);
@@ -1023,7 +1057,7 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     if (mem) {
         x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
-        emit_store(lw, in->seg, size, eip);
+        emit_store_rmw(lw, in->seg, size, eip);
     }
     if (lw->live) {
         x_st32(c, CPU_FIELD(cc_aux), H_B);
@@ -1334,7 +1368,9 @@ static void emit_cond_runtime(struct lower *lw, int cc)
 static void emit_cond_value(struct lower *lw, int cc)
 {
     struct cbuf *c = &lw->c;
-    if (emit_cond_flags(lw, cc)) {
+    if (lw->cc_known && lw->cc_op_known == CC_LOGIC && (cc >> 1) <= 1 && !lw->host_flags) {
+        x_movi32(c, X_RAX, cc & 1);     /* O/B after a logic op: CF = OF = 0 */
+    } else if (emit_cond_flags(lw, cc)) {
         x_setcc(c, cc, X_RAX);
     } else if (cf_in_aux(lw, cc)) {
         x_ld32(c, X_RAX, CPU_FIELD(cc_aux));

@@ -575,7 +575,7 @@ void lower_emit_stubs(struct lower *lw)
 
 /* --- operands --- */
 
-/* H = the E operand (register or memory); H_ADDR keeps a memory offset. */
+/* H = the E operand (register or memory); for `rmw`, H_ADDR keeps its offset. */
 static void load_E_as(struct lower *lw, const struct insn *in, int size, int h, uint32_t eip,
                       bool rmw)
 {
@@ -584,7 +584,9 @@ static void load_E_as(struct lower *lw, const struct insn *in, int size, int h, 
         return;
     }
     emit_ea(lw, in);
-    x_mov32(&lw->c, H_ADDR, X_RAX);
+    if (rmw) {
+        x_mov32(&lw->c, H_ADDR, X_RAX);
+    }
     emit_load_as(lw, in->seg, size, eip, rmw);
     if (h != X_RDX) {
         x_mov32(&lw->c, h, X_RDX);

@@ -453,22 +453,11 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
     }
 }
 
-/*
- * A memory access at seg:EAX: STUB_LOAD and STUB_RMW leave the value in
- * EDX (zero-extended; RMW, the read of a read-modify-write, goes through
- * the write TLB so it faults as a write), STUB_STORE stores EDX's low
- * `size` bits.  Flat segments look the TLB up in line, a miss goes to an
- * out-of-line stub; other segments call the helper in line.
- */
-static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t eip)
+/* The access at host address RSI + RAX, with its slow path (from `miss`) as a stub. */
+static void emit_host_access(struct lower *lw, int kind, int seg, int size, uint32_t eip,
+                             uint8_t *miss)
 {
     struct cbuf *c = &lw->c;
-    if (!seg_flat(lw, seg)) {
-        lower_materialize(lw);
-        emit_slow_call(lw, kind, seg, size, eip, lw->pending, &lw->rc);
-        return;
-    }
-    uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
     struct xmem m = { X_RSI, X_RAX, 0, 0 };
     if (kind == STUB_STORE) {
         if (size == 32) {
@@ -494,6 +483,24 @@ static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t 
 }
 
 /*
+ * A memory access at seg:EAX: STUB_LOAD and STUB_RMW leave the value in
+ * EDX (zero-extended; RMW, the read of a read-modify-write, goes through
+ * the write TLB so it faults as a write), STUB_STORE stores EDX's low
+ * `size` bits.  Flat segments look the TLB up in line, a miss goes to an
+ * out-of-line stub; other segments call the helper in line.
+ */
+static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t eip)
+{
+    if (!seg_flat(lw, seg)) {
+        lower_materialize(lw);
+        emit_slow_call(lw, kind, seg, size, eip, lw->pending, &lw->rc);
+        return;
+    }
+    uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
+    emit_host_access(lw, kind, seg, size, eip, miss);
+}
+
+/*
  * The store of a read-modify-write whose read (STUB_RMW) just ran: on a
  * flat segment the read's write-TLB hit left the host address in RSI, so
  * the store needs no second lookup; the read's slow path clears RSI, which
@@ -507,21 +514,7 @@ static void emit_store_rmw(struct lower *lw, int seg, int size, uint32_t eip)
         return;
     }
     x_op_reg(c, true, "\x85", 1, X_RSI, X_RSI, false);     /* test rsi, rsi */
-    uint8_t *miss = x_jcc32(c, XC_E);
-    struct xmem m = { X_RSI, X_RAX, 0, 0 };
-    if (size == 32) {
-        x_st32(c, m, X_RDX);
-    } else if (size == 16) {
-        x_st16(c, m, X_RDX);
-    } else {
-        x_st8(c, m, X_RDX);
-    }
-    struct lower_stub *s = new_stub(lw, STUB_STORE);
-    s->site = miss;
-    s->resume = c->p;
-    s->eip = eip;
-    s->seg = (uint8_t)seg;
-    s->size = (uint8_t)size;
+    emit_host_access(lw, STUB_STORE, seg, size, eip, x_jcc32(c, XC_E));
 }
 
 static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)

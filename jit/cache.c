@@ -246,9 +246,9 @@ static void kill_block(struct jit *j, struct jit_block *b)
         x->to = NULL;
     }
     b->in = NULL;
-    /* anything still running in b leaves by the null exit (eip is stored) */
+    /* anything still entering b leaves by its fail stub (which stores EIP) */
     struct cbuf c = { b->code, b->code + 5, false };
-    x_patch32(x_jmp32(&c), j->exit_null);
+    x_patch32(x_jmp32(&c), b->fail);
     j->n_invalidated++;
 }
 

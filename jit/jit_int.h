@@ -63,6 +63,7 @@ struct jit_block {
     uint32_t end_phys;          /* one past the last byte */
     uint32_t ninsn;
     uint8_t *code;              /* entry (writable view) */
+    uint8_t *fail;              /* stores EIP and leaves (writable view) */
     bool valid;
     struct jit_block *hnext;    /* hash chain */
     struct jit_block *pnext;    /* blocks of the same physical page */

@@ -105,20 +105,21 @@ struct tctx {
     struct lower lw;        /* emitter state shared with lower.c */
     struct jit_block *b;
     unsigned nexits;
+    uint8_t *entry_fail;    /* the entry check's jump to the block's fail stub */
 };
 
 static void emit_indirect_exit(struct tctx *t);
 
 /*
  * A chainable exit to `target`: the jump goes to its own stub until
- * chained.  Chains stay within the block's page; a target on another page
- * is found by a lookup each time (its mapping may change).
+ * chained; to another page, through a guard (struct jit_exit).  A chained
+ * jump does not store EIP: the target block knows its own (its entry
+ * check's fail stub stores it); the stubs and the lookup path do.
  */
 static void exit_chain(struct tctx *t, uint32_t target)
 {
     struct cbuf *c = &t->lw.c;
     lower_flush_icount(&t->lw);
-    x_st32i(c, CPU_FIELD(eip), target);
     const struct jit_key *k = t->lw.k;
     lower_sync(&t->lw);
     struct jit_exit *x = &t->b->exits[t->nexits++];
@@ -144,6 +145,7 @@ static void exit_chain(struct tctx *t, uint32_t target)
         x->guard_jmp = miss[2] = x_jmp32(c);
     }
     x->stub = c->p;
+    x_st32i(c, CPU_FIELD(eip), target);
     if (x->guard) {
         /* unchained: chain now if the target exists, and go on there */
         x_mov64(c, X_RDI, X_RBX);
@@ -155,6 +157,7 @@ static void exit_chain(struct tctx *t, uint32_t target)
         for (int i = 0; i < 3; i++) {
             x_patch32(miss[i], c->p);
         }
+        x_st32i(c, CPU_FIELD(eip), target);
         emit_indirect_exit(t);      /* the mapping changed: look the target up */
     } else {
         x_movi64(c, X_RAX, (uint64_t)(uintptr_t)x);
@@ -303,7 +306,9 @@ static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
  * The budget check every entry starts with (5+ bytes: kill_block patches
  * it): the block runs only if all its instructions fit before jit_limit,
  * so a run never retires more than it was given.  The instruction count
- * is patched in once the block is translated.
+ * is patched in once the block is translated; the failing jump goes to the
+ * block's fail stub (emit_fail), which stores EIP, since a chained jump
+ * into the block did not.
  */
 static uint8_t *emit_entry(struct tctx *t)
 {
@@ -312,8 +317,18 @@ static uint8_t *emit_entry(struct tctx *t)
     x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched below */
     uint8_t *n_at = c->p - 1;
     x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
-    x_patch32(x_jcc32(c, XC_A), t->j->exit_null);
+    t->entry_fail = x_jcc32(c, XC_A);
     return n_at;
+}
+
+/* The fail stub: EIP = the block's, then back to the loop. */
+static void emit_fail(struct tctx *t)
+{
+    struct cbuf *c = &t->lw.c;
+    t->b->fail = c->p;
+    x_patch32(t->entry_fail, c->p);
+    x_st32i(c, CPU_FIELD(eip), t->lw.k->eip);
+    x_patch32(x_jmp32(c), t->j->exit_null);
 }
 
 /* Decode the block's instructions (up to the first that ends it); 0 if none. */
@@ -404,6 +419,7 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
         exit_chain(&t, ti[i - 1].next);
     }
     lower_emit_stubs(&t.lw);
+    emit_fail(&t);
     if (t.lw.c.overflow) {
         j->nblocks--;
         j->ninsns = insns_mark;

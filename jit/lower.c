@@ -1074,6 +1074,25 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     return true;
 }
 
+/* After a host MUL/IMUL (CF = OF = the product overflowed), the guest's
+ * record as cc_mul leaves it, when its flags are live: res the low half. */
+static void emit_mul_flags(struct lower *lw, int res)
+{
+    struct cbuf *c = &lw->c;
+    if (!lw->live) {
+        lw->cc_known = false;
+        return;
+    }
+    x_setcc(c, XC_B, X_RAX);
+    x_movzx8(c, X_RAX, X_RAX);
+    x_op_reg(c, false, "\x69", 1, X_RAX, X_RAX, false);   /* * (F_CF | F_OF) */
+    x_u32(c, F_CF | F_OF);
+    x_st32(c, CPU_FIELD(cc_aux), X_RAX);
+    x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
+    x_st32(c, CPU_FIELD(cc_res), res);
+    cc_known_as(lw, CC_SHIFT, 32);
+}
+
 /* IMUL r32, r/m32 and IMUL r32, r/m32, imm: CF = OF = the product overflowed. */
 static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
 {
@@ -1097,18 +1116,7 @@ static bool lower_imul(struct lower *lw, const struct insn *in, uint32_t eip)
         x_op_reg(c, false, "\x69", 1, d, src, false);
         x_u32(c, in->imm);
     }
-    if (lw->live) {
-        x_setcc(c, XC_B, X_RAX);
-        x_movzx8(c, X_RAX, X_RAX);
-        x_op_reg(c, false, "\x69", 1, X_RAX, X_RAX, false);   /* * (F_CF | F_OF) */
-        x_u32(c, F_CF | F_OF);
-        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
-        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
-        x_st32(c, CPU_FIELD(cc_res), d);
-        cc_known_as(lw, CC_SHIFT, 32);
-    } else {
-        lw->cc_known = false;
-    }
+    emit_mul_flags(lw, d);
     lw->rc.dirty |= (uint8_t)(1u << i);
     return true;
 }
@@ -1141,18 +1149,7 @@ static bool lower_muldiv(struct lower *lw, const struct insn *in, uint32_t eip)
     x_op_reg(c, false, "\xF7", 1, fn == op_mul_Ev ? 4 : 5, H_B, false);   /* mul/imul r13d */
     x_mov32(c, H_RES, X_RAX);
     x_mov32(c, H_A, X_RDX);
-    if (lw->live) {     /* as cc_mul: CF = OF = the high half is significant */
-        x_setcc(c, XC_B, X_RAX);
-        x_movzx8(c, X_RAX, X_RAX);
-        x_op_reg(c, false, "\x69", 1, X_RAX, X_RAX, false);   /* * (F_CF | F_OF) */
-        x_u32(c, F_CF | F_OF);
-        x_st32(c, CPU_FIELD(cc_aux), X_RAX);
-        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
-        x_st32(c, CPU_FIELD(cc_res), H_RES);
-        cc_known_as(lw, CC_SHIFT, 32);
-    } else {
-        lw->cc_known = false;
-    }
+    emit_mul_flags(lw, H_RES);
     store_greg(lw, R_EAX, 32, H_RES);
     store_greg(lw, R_EDX, 32, H_A);
     return true;

@@ -102,6 +102,11 @@ bool lower_ret(struct lower *lw, const struct insn *in, uint32_t eip);
 /* After lower_ret (icount flushed): jump to the cached return block, or
  * look the target up with slow_fn (jit_lookup_ret). */
 void lower_ret_predict(struct lower *lw, const void *slow_fn);
+/* EAX = condition cc of the guest flags (0 or 1); cond.c. */
+void lower_cond_value(struct lower *lw, int cc);
+/* A call of fn(cpu[, a1]) that reads and writes no guest register: the
+ * occupied register-cache slots are saved around it. */
+void lower_rc_call(struct lower *lw, const void *fn, bool set_a1, uint32_t a1);
 /* Jcc: emit a jump taken when the condition holds; returns its rel32. */
 uint8_t *lower_jcc(struct lower *lw, int cc);
 /* Slow paths and stop exits, after the body. */

@@ -123,6 +123,10 @@ void tss_inner_stack(struct cpu *cpu, unsigned cpl, uint16_t *ss, uint32_t *esp,
 /* JMP/CALL/INT through a task gate (words g): checks the TSS, then switches. */
 void cpu_task_gate(struct cpu *cpu, const uint32_t g[2], int src, uint32_t old_eip,
                    uint32_t err, uint32_t ext);
+/* A group 2 shift or rotate (kind = ModRM reg) of v by a masked, nonzero
+ * count: the result, with the flags recorded as the instruction leaves
+ * them (cpu/ops_shift.c). */
+uint32_t cpu_shift(struct cpu *cpu, int kind, int size, uint32_t v, unsigned count);
 /* Protected-mode and V86 interrupt delivery (cpu/pm_int.c). */
 void pm_interrupt(struct cpu *cpu, int vec, uint32_t err, int kind, uint32_t ret_eip);
 

@@ -129,7 +129,7 @@ static uint32_t do_sar(struct cpu *cpu, int size, uint32_t v, unsigned count)
 }
 
 /* One group 2 operation on v (count already masked, nonzero). */
-static uint32_t shift_op(struct cpu *cpu, int kind, int size, uint32_t v, unsigned count)
+uint32_t cpu_shift(struct cpu *cpu, int kind, int size, uint32_t v, unsigned count)
 {
     switch (kind) {
     case SH_ROL:
@@ -170,7 +170,7 @@ static void group2(struct cpu *cpu, const struct insn *in, int size)
     if (count == 0) {
         return;
     }
-    set_E(cpu, in, size, shift_op(cpu, in->reg, size, v, count));
+    set_E(cpu, in, size, cpu_shift(cpu, in->reg, size, v, count));
 }
 
 void op_shift_Eb(struct cpu *cpu, const struct insn *in)

@@ -50,154 +50,57 @@ static void jit_st8(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr
 static void jit_st16(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 16, v); }
 static void jit_st32(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 32, v); }
 
-/* --- the register cache (see lower.h) --- */
-
-static const int rc_host[RC_SLOTS] = { X_R8, X_R9, X_R10, X_R11, X_RDI };
-
-static struct xmem greg_mem(int r)
-{
-    return xm(X_RBX, (int32_t)(offsetof(struct cpu, r) + 4 * (size_t)r));
-}
-
-static int rc_find(const struct lower *lw, int r)
-{
-    for (int i = 0; i < RC_SLOTS; i++) {
-        if (lw->rc.greg[i] == r) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/* Store the dirty slots of `rc` to struct cpu (the emitter's view is unchanged). */
-static void rc_spill(struct lower *lw, const struct rc_state *rc)
-{
-    for (int i = 0; i < RC_SLOTS; i++) {
-        if (rc->greg[i] >= 0 && (rc->dirty >> i & 1)) {
-            x_st32(&lw->c, greg_mem(rc->greg[i]), rc_host[i]);
-        }
-    }
-}
-
-/* Drop slot i, writing it back first if dirty. */
-static void rc_evict(struct lower *lw, int i)
-{
-    if (lw->rc.greg[i] >= 0 && (lw->rc.dirty >> i & 1)) {
-        x_st32(&lw->c, greg_mem(lw->rc.greg[i]), rc_host[i]);
-    }
-    lw->rc.greg[i] = -1;
-    lw->rc.dirty &= (uint8_t)~(1u << i);
-}
-
-/* The slot holding guest register r (32 bits), made if needed; `load`: with its value. */
-static int rc_slot(struct lower *lw, int r, bool load)
-{
-    int i = rc_find(lw, r);
-    if (i < 0) {
-        i = 0;
-        for (int j = 0; j < RC_SLOTS; j++) {
-            if (lw->rc.greg[j] < 0) {
-                i = j;
-                break;
-            }
-            if (lw->rc_used[j] < lw->rc_used[i]) {
-                i = j;
-            }
-        }
-        rc_evict(lw, i);
-        lw->rc.greg[i] = (int8_t)r;
-        if (load) {
-            x_ld32(&lw->c, rc_host[i], greg_mem(r));
-        }
-    }
-    lw->rc_used[i] = ++lw->rc_clock;
-    return i;
-}
-
-/* The host register holding guest register r's 32 bits. */
-static int rc_reg(struct lower *lw, int r)
-{
-    return rc_host[rc_slot(lw, r, true)];
-}
-
-/* Save (push) the occupied slots of rc around a call that leaves guest
- * registers alone; `extra` registers were pushed before.  RSP stays
- * 16-byte aligned at the call. */
-static void rc_save(struct lower *lw, const struct rc_state *rc, int extra)
-{
-    int n = extra;
-    for (int i = 0; i < RC_SLOTS; i++) {
-        if (rc->greg[i] >= 0) {
-            x_push(&lw->c, rc_host[i]);
-            n++;
-        }
-    }
-    if (n & 1) {
-        x_alu64i(&lw->c, XA_SUB, X_RSP, 8);
-    }
-}
-
-static void rc_restore(struct lower *lw, const struct rc_state *rc, int extra)
-{
-    int n = extra;
-    for (int i = 0; i < RC_SLOTS; i++) {
-        n += rc->greg[i] >= 0;
-    }
-    if (n & 1) {
-        x_alu64i(&lw->c, XA_ADD, X_RSP, 8);
-    }
-    for (int i = RC_SLOTS; i-- > 0;) {
-        if (rc->greg[i] >= 0) {
-            x_pop(&lw->c, rc_host[i]);
-        }
-    }
-}
-
-void lower_rc_call(struct lower *lw, const void *fn, bool set_a1, uint32_t a1)
-{
-    struct cbuf *c = &lw->c;
-    rc_save(lw, &lw->rc, 0);
-    if (set_a1) {
-        x_movi32(c, X_RSI, a1);
-    }
-    x_mov64(c, X_RDI, X_RBX);
-    x_call_abs(c, fn);
-    rc_restore(lw, &lw->rc, 0);
-}
-
-void lower_sync(struct lower *lw)
-{
-    rc_spill(lw, &lw->rc);
-}
-
-static void jit_rot_flags(struct cpu *cpu, uint32_t cf_of);
-
 /* DIV's divide error (a zero divisor or a quotient too wide), as div_acc raises it. */
 static void jit_raise_de(struct cpu *cpu)
 {
     cpu_fault(cpu, EX_DE, EXC_NOERR);
 }
 
-/* Apply the deferred rotate flags (EBP); EAX, EDX and the cache survive. */
-static void emit_rot_apply(struct lower *lw, const struct rc_state *rc)
+/* A deferred shift or rotate code: width, kind (ModRM reg) and count. */
+static uint32_t defer_code(int size, int kind, unsigned n)
+{
+    return 1u << 16 | (uint32_t)size << 8 | (uint32_t)kind << 5 | n;
+}
+
+/* The deferred instruction again, on its source, for its flags. */
+static void jit_defer_flags(struct cpu *cpu, uint32_t src, uint32_t code)
+{
+    cpu_shift(cpu, (code >> 5) & 7, (code >> 8) & 0xFF, src, code & 31);
+}
+
+/* Apply deferred flags (source in EBP); EAX, EDX and the cache survive. */
+static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32_t code)
 {
     struct cbuf *c = &lw->c;
     x_push(c, X_RAX);
     x_push(c, X_RDX);
     rc_save(lw, rc, 2);
     x_mov32(c, X_RSI, H_CF);
+    x_movi32(c, X_RDX, code);
     x_mov64(c, X_RDI, X_RBX);
-    x_call_abs(c, (const void *)jit_rot_flags);
+    x_call_abs(c, (const void *)jit_defer_flags);
     rc_restore(lw, rc, 2);
     x_pop(c, X_RDX);
     x_pop(c, X_RAX);
 }
 
+/* dst = CF of the deferred shift or rotate: the last bit out of EBP. */
+static void emit_defer_cf(struct lower *lw, int dst)
+{
+    uint32_t code = lw->defer;
+    int size = (int)(code >> 8 & 0xFF), kind = (int)(code >> 5 & 7);
+    unsigned n = code & 31;
+    bool left = kind == 0 || kind == 4 || kind == 6;    /* ROL, SHL, SAL */
+    x_mov32(&lw->c, dst, H_CF);
+    x_shifti32(&lw->c, XS_SHR, dst, (uint8_t)(left ? (unsigned)size - n : n - 1));
+    x_alu32i(&lw->c, XA_AND, dst, 1);
+}
+
 void lower_materialize(struct lower *lw)
 {
-    if (lw->rot_pending) {
-        emit_rot_apply(lw, &lw->rc);
-        lw->rot_pending = false;
+    if (lw->defer) {
+        emit_defer_apply(lw, &lw->rc, lw->defer);
+        lw->defer = 0;
     }
 }
 
@@ -210,7 +113,7 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
     lw->pending = 0;
     lw->host_flags = false;
     lw->cc_known = false;
-    lw->rot_pending = false;
+    lw->defer = 0;
     lw->nstubs = 0;
     for (int i = 0; i < RC_SLOTS; i++) {
         lw->rc.greg[i] = -1;
@@ -238,7 +141,7 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
     struct lower_stub *s = &lw->stubs[lw->nstubs++];
     s->kind = (uint8_t)kind;
     s->pending = (uint16_t)lw->pending;
-    s->rot = lw->rot_pending;
+    s->defer = lw->defer;
     s->rc = lw->rc;
     return s;
 }
@@ -303,72 +206,9 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired)
     s->site = x_jcc32(c, XC_NE);
     s->eip = next;
     s->pending = (uint16_t)(lw->pending + retired);
-    s->rot = lw->rot_pending && !lw->cur_overwrites;   /* (after this one's flags) */
+    /* (after this one's flags) */
+    s->defer = lw->cur_overwrites && !lw->defer_fresh ? 0 : lw->defer;
     lw->host_flags = false;
-}
-
-/* --- guest registers --- */
-
-/* h = guest register r at `size` bits (AH..BH for r 4-7 at 8), zero-extended. */
-static void load_greg(struct lower *lw, int h, int r, int size)
-{
-    struct cbuf *c = &lw->c;
-    bool high = size == 8 && r >= 4;
-    int hr = rc_reg(lw, high ? r - 4 : r);
-    if (size == 32) {
-        x_mov32(c, h, hr);
-    } else if (size == 16) {
-        x_movzx16(c, h, hr);
-    } else if (high) {
-        x_mov32(c, h, hr);
-        x_shifti32(c, XS_SHR, h, 8);
-        x_movzx8(c, h, h);
-    } else {
-        x_movzx8(c, h, hr);
-    }
-}
-
-/*
- * Guest register r's low `size` bits (r 4-7 at 8 bits: AH..BH) = h's.  A
- * partial write merges into the cached register, loading it first: a
- * byte or word stored to struct cpu and read back whole would stall the
- * host's store forwarding.  Only moves: the host flags survive.  EAX and
- * ECX are scratch for AH..BH.
- */
-static void store_greg(struct lower *lw, int r, int size, int h)
-{
-    struct cbuf *c = &lw->c;
-    bool high = size == 8 && r >= 4;
-    int i = rc_slot(lw, high ? r - 4 : r, size != 32);
-    int hr = rc_host[i];
-    if (size == 32) {
-        x_mov32(c, hr, h);
-    } else if (size == 16) {
-        x_op_reg(c, false, "\x66\x89", 2, h, hr, false);     /* mov hr16, h16 */
-    } else if (!high) {
-        x_op_reg(c, false, "\x88", 1, h, hr, true);           /* mov hr8, h8 */
-    } else {
-        /* AH..BH through CH, without touching the host flags (an ALU
-         * result's flags may still be wanted by a Jcc) */
-        x_mov32(c, X_RAX, h);
-        x_mov32(c, X_RCX, hr);
-        x_byte(c, 0x88);        /* mov ch, al */
-        x_byte(c, 0xC5);
-        x_mov32(c, hr, X_RCX);
-    }
-    lw->rc.dirty |= (uint8_t)(1u << i);
-}
-
-static void store_greg_imm(struct lower *lw, int r, int size, uint32_t v)
-{
-    if (size == 32) {
-        int i = rc_slot(lw, r, false);
-        x_movi32(&lw->c, rc_host[i], v);
-        lw->rc.dirty |= (uint8_t)(1u << i);
-        return;
-    }
-    x_movi32(&lw->c, X_RCX, v);
-    store_greg(lw, r, size, X_RCX);
 }
 
 /* --- memory --- */
@@ -537,8 +377,8 @@ void lower_emit_stubs(struct lower *lw)
     for (unsigned i = 0; i < lw->nstubs; i++) {
         struct lower_stub *s = &lw->stubs[i];
         x_patch32(s->site, c->p);
-        if (s->rot) {
-            emit_rot_apply(lw, &s->rc);     /* a fault or an exit may show the flags */
+        if (s->defer) {
+            emit_defer_apply(lw, &s->rc, s->defer);     /* a fault or an exit may show them */
         }
         if (s->kind == STUB_DE) {
             rc_spill(lw, &s->rc);
@@ -639,13 +479,6 @@ static void alu_op(struct lower *lw, int op, int size)
     } else {
         x_op_reg(c, false, &o, 1, H_B, H_RES, size == 8);
     }
-}
-
-/* Guest register r (cached) was written in its host register. */
-static void rc_set_dirty(struct lower *lw, int r)
-{
-    int i = rc_find(lw, r);
-    lw->rc.dirty |= (uint8_t)(1u << i);
 }
 
 /*
@@ -1010,29 +843,56 @@ static void emit_incdec(struct lower *lw, bool dec, int size)
     }
 }
 
+static bool is_incdec(op_fn *fn)
+{
+    return fn == op_inc_Zv || fn == op_dec_Zv || fn == op_inc_Ev || fn == op_dec_Ev ||
+           fn == op_inc_Eb || fn == op_dec_Eb;
+}
+
+/* How INC/DEC get the old CF into cc_aux (their record needs no operands). */
+enum { CF_IN_HB, CF_ZERO, CF_KEPT };
+
+static int incdec_cf(struct lower *lw)
+{
+    if (lw->defer) {
+        emit_defer_cf(lw, H_B);
+        return CF_IN_HB;
+    }
+    if (lw->cc_known && (lw->cc_op_known == CC_INC || lw->cc_op_known == CC_DEC)) {
+        return CF_KEPT;     /* cc_aux holds it already */
+    }
+    if (lw->cc_known && lw->cc_op_known == CC_LOGIC) {
+        return CF_ZERO;
+    }
+    emit_cf(lw, H_B);
+    return CF_IN_HB;
+}
+
+static void incdec_store_cf(struct lower *lw, int how)
+{
+    if (how == CF_IN_HB) {
+        x_st32(&lw->c, CPU_FIELD(cc_aux), H_B);
+    } else if (how == CF_ZERO) {
+        x_st32i(&lw->c, CPU_FIELD(cc_aux), 0);
+    }
+}
+
 /* INC/DEC r: CF is kept (cc_aux = the old CF, from cpu_cf). */
 static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int r, int size,
                          uint32_t eip, uint32_t next)
 {
     struct cbuf *c = &lw->c;
     bool mem = in && in->mod != 3;
-    if (lw->live) {
-        emit_cf(lw, H_B);   /* the old CF, for cc_aux: kept until the flags are written */
-    }
+    int how = lw->live ? incdec_cf(lw) : CF_KEPT;   /* kept in H_B until the flags are written */
     lw->cc_known = false;
     lw->host_flags = false;
     if (!mem && size == 32) {
         int a = rc_reg(lw, r);
-        if (lw->live) {
-            x_mov32(c, H_A, a);
-        }
         x_op_reg(c, false, "\xFF", 1, dec ? 1 : 0, a, false);   /* inc/dec */
         if (lw->live) {
-            x_st32(c, CPU_FIELD(cc_aux), H_B);
+            incdec_store_cf(lw, how);
             x_st16i(c, CPU_FIELD(cc_op), (uint16_t)((dec ? CC_DEC : CC_INC) | 32 << 8));
             x_st32(c, CPU_FIELD(cc_res), a);
-            x_st32(c, CPU_FIELD(cc_a), H_A);
-            x_st32i(c, CPU_FIELD(cc_b), 1);
             cc_known_as(lw, dec ? CC_DEC : CC_INC, 32);
         }
         rc_set_dirty(lw, r);
@@ -1052,9 +912,8 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
         emit_store_rmw(lw, in->seg, size, eip);
     }
     if (lw->live) {
-        x_st32(c, CPU_FIELD(cc_aux), H_B);
-        x_movi32(c, H_B, 1);
-        set_cc(lw, dec ? CC_DEC : CC_INC, size, true);
+        incdec_store_cf(lw, how);
+        set_cc(lw, dec ? CC_DEC : CC_INC, size, false);
         cc_known_as(lw, dec ? CC_DEC : CC_INC, size);
     }
     if (mem) {
@@ -1196,6 +1055,10 @@ static bool lower_shift_narrow(struct lower *lw, const struct insn *in, int size
     struct cbuf *c = &lw->c;
     int kind = in->reg;
     load_greg(lw, H_RES, in->rm, size);         /* zero-extended */
+    bool defer = live && !lw->live_read;
+    if (defer) {
+        x_mov32(c, H_CF, H_RES);
+    }
     static const int hop[8] = { 0, 0, 0, 0, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
     if (size == 16) {
         char o[2] = { 0x66, (char)0xC1 };
@@ -1204,14 +1067,16 @@ static bool lower_shift_narrow(struct lower *lw, const struct insn *in, int size
         x_op_reg(c, false, "\xC0", 1, hop[kind], H_RES, true);
     }
     x_byte(c, (uint8_t)n);
-    if (live) {
+    lw->cc_known = false;
+    if (defer) {
+        lw->defer = defer_code(size, kind, n);
+        lw->defer_fresh = true;
+    } else if (live) {
         shift_cf_of(lw, kind, H_RES, size);
         x_st32(c, CPU_FIELD(cc_aux), X_RAX);
         x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | size << 8));
         x_st32(c, CPU_FIELD(cc_res), H_RES);
         cc_known_as(lw, CC_SHIFT, size);
-    } else {
-        lw->cc_known = false;
     }
     store_greg(lw, in->rm, size, H_RES);
     return true;
@@ -1236,6 +1101,12 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     }
     static const int hop[8] = { XS_ROL, XS_ROR, XS_RCL, XS_RCR, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
     int res = rc_reg(lw, in->rm);   /* shifted where it is cached */
+    /* flags only a fault could see: slow paths compute them from EBP
+     * (not by CL: a count of 0 would skip setting EBP) */
+    bool defer = live && !lw->live_read && !by_cl;
+    if (defer) {
+        x_mov32(c, H_CF, res);
+    }
     uint8_t *skip = NULL;
     if (by_cl) {
         load_greg(lw, X_RCX, R_ECX, 32);      /* (rm stays cached: no slot changes below) */
@@ -1245,14 +1116,13 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     } else {
         x_shifti32(c, hop[kind], res, (uint8_t)n);
     }
-    if (live) {
+    if (defer) {
+        lw->defer = defer_code(32, kind, n);
+        lw->defer_fresh = true;
+        lw->cc_known = false;
+    } else if (live) {
         shift_cf_of(lw, kind, res, 32);
-        if (kind <= 1 && !lw->live_read && !by_cl) {
-            /* only a fault could see them: slow paths apply them first
-             * (not by CL: a count of 0 skips this, leaving EBP stale) */
-            x_mov32(c, H_CF, X_RAX);
-            lw->rot_pending = true;
-        } else if (kind <= 1) {
+        if (kind <= 1) {
             rc_save(lw, &lw->rc, 0);
             x_mov32(c, X_RSI, X_RAX);
             x_mov64(c, X_RDI, X_RBX);
@@ -1355,9 +1225,12 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
     lw->live_read = live_read;
     bool done = false;
     bool overwrites = false;
-    if (lw->rot_pending) {
+    lw->defer_fresh = false;
+    if (lw->defer) {
         int fx = lower_flag_effect(in);
-        if (fx & (FX_READS | FX_PARTIAL)) {
+        if (is_incdec(fn) && !(fx & FX_READS)) {
+            overwrites = true;      /* its CF comes from EBP (emit_defer_cf) */
+        } else if (fx & (FX_READS | FX_PARTIAL)) {
             lower_materialize(lw);
         } else {
             overwrites = fx & FX_WRITES;
@@ -1435,10 +1308,11 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
     }
     if (done) {
         lw->pending++;
-        if (overwrites) {
-            lw->rot_pending = false;    /* its flags replaced the rotate's */
+        if (overwrites && !lw->defer_fresh) {
+            lw->defer = 0;      /* its flags replaced the deferred ones */
         }
     }
     lw->cur_overwrites = false;
+    lw->defer_fresh = false;
     return done;
 }

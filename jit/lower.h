@@ -36,7 +36,7 @@ struct lower_stub {
     uint8_t kind;       /* STUB_* */
     uint8_t seg, size;
     uint16_t pending;
-    bool rot;           /* apply the pending rotate flags first */
+    uint32_t defer;     /* deferred flags to apply first (struct lower) */
     struct rc_state rc; /* the register cache where the stub was made */
 };
 
@@ -51,9 +51,14 @@ struct lower {
     bool host_flags_nocf;   /* ...except CF (INC/DEC leave the host's stale) */
     bool live;          /* the current instruction's flags are read later */
     bool live_read;     /* ...by an instruction or an exit, not only a fault */
-    /* A rotate's CF/OF wait in EBP: applied only if a fault needs them
-     * (slow paths apply them first) or before anything that reads flags */
-    bool rot_pending;
+    /*
+     * A shift's or rotate's flags not computed yet: EBP holds its source
+     * and `defer` its kind, width and count (0: none).  Applied only if a
+     * fault needs them (slow paths apply them first) or before anything
+     * that reads the flags; INC/DEC take their CF straight from EBP.
+     */
+    uint32_t defer;
+    bool defer_fresh;       /* the current instruction set `defer` */
     bool cur_overwrites;    /* the current instruction replaces them */
     /* cpu->cc_op is statically known here: set by an inline ADD/SUB/LOGIC */
     bool cc_known;
@@ -64,6 +69,29 @@ struct lower {
     struct lower_stub stubs[LOWER_MAX_STUBS];
     unsigned nstubs;
 };
+
+/* The register cache and guest registers (regs.c). */
+extern const int rc_host[RC_SLOTS];
+/* Store the dirty slots of `rc` to struct cpu (the emitter's view is unchanged). */
+void rc_spill(struct lower *lw, const struct rc_state *rc);
+/* Drop slot i, writing it back first if dirty. */
+void rc_evict(struct lower *lw, int i);
+/* The slot holding guest register r (32 bits), made if needed; `load`: with its value. */
+int rc_slot(struct lower *lw, int r, bool load);
+/* The host register holding guest register r's 32 bits. */
+int rc_reg(struct lower *lw, int r);
+/* Push / pop the occupied slots of rc around a call that leaves guest
+ * registers alone; `extra` registers were pushed before (RSP stays
+ * 16-byte aligned at the call). */
+void rc_save(struct lower *lw, const struct rc_state *rc, int extra);
+void rc_restore(struct lower *lw, const struct rc_state *rc, int extra);
+/* Guest register r (cached) was written in its host register. */
+void rc_set_dirty(struct lower *lw, int r);
+/* h = guest register r at `size` bits (AH..BH for r 4-7 at 8), zero-extended. */
+void load_greg(struct lower *lw, int h, int r, int size);
+/* Guest register r's low `size` bits (AH..BH: r 4-7 at 8) = h's; only moves. */
+void store_greg(struct lower *lw, int r, int size, int h);
+void store_greg_imm(struct lower *lw, int r, int size, uint32_t v);
 
 void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_t *start,
                 uint8_t *end);
@@ -84,7 +112,7 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired);
  */
 bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t next, bool live,
                 bool live_read);
-/* Rotate flags deferred to a fault (see lower_shift) are computed now. */
+/* Shift and rotate flags deferred to a fault (see lower_shift) are computed now. */
 void lower_materialize(struct lower *lw);
 /*
  * What an instruction does to the arithmetic flags, for the liveness pass:

@@ -514,6 +514,83 @@ Test(jit, fault_after_a_rotate_by_cl_of_zero_shows_the_flags_before_it)
     tm_free(&i);
 }
 
+/*
+ * A shift whose flags only a fault could see computes them in its slow
+ * path (from the source kept in a host register); an INC/DEC after it
+ * takes its CF from there.  The #PF handler must see the flags the
+ * interpreter pushes.
+ */
+static void deferred_shift_fault_run(struct tm *t, const uint8_t *shift, size_t n)
+{
+    flat32(t, true);
+    uint8_t code[64];
+    size_t len = 0;
+    const uint8_t head[] = {
+        0xB8, 0x81, 0x00, 0x00, 0x80,           /* mov eax, 0x80000081 */
+        0xB9, 0xFF, 0xFF, 0xFF, 0x7F,           /* mov ecx, 0x7FFFFFFF */
+    };
+    const uint8_t tail[] = {
+        0x8B, 0x15, 0x00, 0x00, 0x30, 0x00,     /* mov edx, [0x300000] (#PF) */
+        0x83, 0xC0, 0x01,                       /* add eax, 1 */
+        0xF4,                                   /* hlt */
+    };
+    memcpy(code, head, sizeof(head));
+    len += sizeof(head);
+    memcpy(code + len, shift, n);
+    len += n;
+    memcpy(code + len, tail, sizeof(tail));
+    len += sizeof(tail);
+    tm_run(t, code, len, 100);
+}
+
+static uint32_t deferred_shift_flags(const uint8_t *shift, size_t n)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    deferred_shift_fault_run(&j, shift, n);
+    deferred_shift_fault_run(&i, shift, n);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->eip, PM_HANDLER(EX_PF) + 1, "the #PF handler ran");
+    uint32_t flags = tm_get(&j, j.cpu->r[R_ESP] + 12, 4);
+    tm_free(&j);
+    tm_free(&i);
+    return flags;
+}
+
+Test(jit, fault_after_a_shift_shows_its_flags)
+{
+    const uint8_t shr1[] = { 0xD1, 0xE8 };                  /* shr eax, 1 */
+    uint32_t f = deferred_shift_flags(shr1, sizeof(shr1));
+    cr_expect_eq(f & (F_CF | F_OF | F_ZF | F_SF), F_CF | F_OF, "SHR by 1: CF, OF = old MSB");
+    const uint8_t shl[] = { 0xC1, 0xE0, 0x19 };             /* shl eax, 25 */
+    f = deferred_shift_flags(shl, sizeof(shl));
+    cr_expect_eq(f & (F_CF | F_ZF | F_SF), F_CF, "SHL by 25: bit 7 out last");
+    const uint8_t sar[] = { 0xC1, 0xF8, 0x04 };             /* sar eax, 4 */
+    f = deferred_shift_flags(sar, sizeof(sar));
+    cr_expect_eq(f & (F_CF | F_OF | F_SF), F_SF, "SAR by 4: bit 3 out, the sign kept");
+    const uint8_t shr16[] = { 0x66, 0xC1, 0xE8, 0x08 };     /* shr ax, 8 */
+    f = deferred_shift_flags(shr16, sizeof(shr16));
+    cr_expect_eq(f & (F_CF | F_ZF), F_CF | F_ZF, "SHR AX by 8: bit 7 out, 0 left");
+    const uint8_t shl8[] = { 0xC0, 0xE4, 0x01 };            /* shl ah, 1 */
+    f = deferred_shift_flags(shl8, sizeof(shl8));
+    cr_expect_eq(f & (F_CF | F_ZF), F_ZF, "SHL AH (0) by 1");
+    const uint8_t ror[] = { 0xC1, 0xC8, 0x01 };             /* ror eax, 1 */
+    f = deferred_shift_flags(ror, sizeof(ror));
+    cr_expect_eq(f & F_CF, F_CF, "ROR by 1: the old LSB to the top");
+}
+
+Test(jit, inc_after_a_shift_keeps_the_shifts_carry_at_a_fault)
+{
+    const uint8_t shr_inc[] = { 0xD1, 0xE8, 0x41 };         /* shr eax, 1; inc ecx */
+    uint32_t f = deferred_shift_flags(shr_inc, sizeof(shr_inc));
+    cr_expect_eq(f & (F_CF | F_OF | F_SF), F_CF | F_OF | F_SF, "CF from SHR, OF/SF from INC");
+    const uint8_t shl_dec[] = { 0xC1, 0xE0, 0x02, 0x49 };   /* shl eax, 2; dec ecx */
+    f = deferred_shift_flags(shl_dec, sizeof(shl_dec));
+    cr_expect_eq(f & (F_CF | F_OF), 0, "SHL by 2 shifts a 0 out");
+    const uint8_t rol_inc[] = { 0xC1, 0xC0, 0x01, 0x41 };   /* rol eax, 1; inc ecx */
+    f = deferred_shift_flags(rol_inc, sizeof(rol_inc));
+    cr_expect_eq(f & F_CF, F_CF, "ROL by 1: the old MSB to CF");
+}
+
 /* Real mode: a word store at offset FFFF crosses the DS limit. */
 static void real_fault(struct tm *t)
 {

@@ -726,12 +726,23 @@ static void make_dir(void)
     cr_assert_not_null(mkdtemp(dir));
 }
 
-static int connect_unix(const char *path)
+/* A connected socket, or -1 (nothing listens there yet). */
+static int try_connect_unix(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int connect_unix(const char *path)
+{
+    int fd = try_connect_unix(path);
+    cr_assert_geq(fd, 0);
     return fd;
 }
 
@@ -785,7 +796,7 @@ Test(qmp, unix_socket_replaces_stale_socket_but_not_files)
     rmdir(dir);
 }
 
-Test(qmp, wait_on_blocks_until_a_client_connects)
+Test(qmp, wait_on_blocks_until_a_client_connects, .timeout = 30)
 {
     teardown();
     make_dir();
@@ -794,11 +805,15 @@ Test(qmp, wait_on_blocks_until_a_client_connects)
     snprintf(spec, sizeof(spec), "unix:%s,server=on", path);
     pid_t pid = fork();
     if (pid == 0) {
-        struct stat st;
-        for (int i = 0; i < 500 && stat(path, &st) != 0; i++) {
+        /* the socket file exists from bind(); connect once listen() ran
+         * (no cr_assert here: a failing child must not wait on criterion) */
+        int fd = -1;
+        for (int i = 0; i < 2500 && (fd = try_connect_unix(path)) < 0; i++) {
             usleep(2000);
         }
-        int fd = connect_unix(path);
+        if (fd < 0) {
+            _exit(2);
+        }
         char buf[512];
         ssize_t n = read(fd, buf, sizeof(buf));
         _exit(n > 0 && !strncmp(buf, "{\"QMP\"", 6) ? 0 : 1);

@@ -340,7 +340,8 @@ bool jit_check_exec(struct jit *j, struct jit_block *b, const uint8_t *host, uin
     ck->clock_mode = CLK_RECORD;
     ck->blocks++;
     volatile int jvec = -1;
-    cpu->jit_limit = limit;
+    /* a loop block's back edge checks the budget: a few iterations per comparison */
+    cpu->jit_limit = limit - icount0 > 3u * b->ninsn ? icount0 + 3u * b->ninsn : limit;
     cpu->jit_stop = 0;
     if (setjmp(cpu->jmp)) {
         jvec = cpu->exc_vec;

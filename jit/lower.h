@@ -93,6 +93,13 @@ void load_greg(struct lower *lw, int h, int r, int size);
 void store_greg(struct lower *lw, int r, int size, int h);
 void store_greg_imm(struct lower *lw, int r, int size, uint32_t v);
 
+/* A loop block's head: the cache loaded as `want` (all slots dirty). */
+void lower_loop_head(struct lower *lw, const struct rc_state *want);
+/* Its back edge: the cache into the head's (`hs`) arrangement, the budget
+ * checked (imm8 count at *n_at), then to `head`; out of budget, EIP = eip
+ * and back to the loop. */
+void lower_back_edge(struct lower *lw, const struct rc_state *hs, const uint8_t *head,
+                     uint32_t eip, uint8_t **n_at);
 void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_t *start,
                 uint8_t *end);
 /* Write the dirty cached guest registers back (the block leaves here). */

@@ -193,3 +193,61 @@ void store_greg_imm(struct lower *lw, int r, int size, uint32_t v)
     x_movi32(&lw->c, X_RCX, v);
     store_greg(lw, r, size, X_RCX);
 }
+
+/* --- loops --- */
+
+/*
+ * A block whose direct branch goes back to its own start keeps guest
+ * registers in host registers across iterations: after the budget check
+ * the head loads `want` (the cache as the back edge left it in a first
+ * translation) and counts every slot dirty, since a later iteration
+ * arrives with values struct cpu does not have yet.
+ */
+void lower_loop_head(struct lower *lw, const struct rc_state *want)
+{
+    for (int i = 0; i < RC_SLOTS; i++) {
+        lw->rc.greg[i] = want->greg[i];
+        lw->rc_used[i] = 0;
+        if (want->greg[i] >= 0) {
+            x_ld32(&lw->c, rc_host[i], greg_mem(want->greg[i]));
+            lw->rc.dirty |= (uint8_t)(1u << i);
+        }
+    }
+}
+
+/*
+ * The back edge to the head at `head` (its cache `hs`): registers moved
+ * into the head's slots (a register cached elsewhere goes through struct
+ * cpu), the retired instructions counted, and the budget checked as the
+ * entry would (`n_at`: the imm8 to patch with the block's count).  Out of
+ * budget, it leaves with EIP = the block's start.  The emitter's view of
+ * the cache is unchanged (a Jcc's other exit follows).
+ */
+void lower_back_edge(struct lower *lw, const struct rc_state *hs, const uint8_t *head,
+                     uint32_t eip, uint8_t **n_at)
+{
+    struct cbuf *c = &lw->c;
+    const struct rc_state *cur = &lw->rc;
+    for (int i = 0; i < RC_SLOTS; i++) {
+        if (cur->greg[i] >= 0 && cur->greg[i] != hs->greg[i] && (cur->dirty >> i & 1)) {
+            x_st32(c, greg_mem(cur->greg[i]), rc_host[i]);
+        }
+    }
+    for (int i = 0; i < RC_SLOTS; i++) {
+        if (hs->greg[i] >= 0 && cur->greg[i] != hs->greg[i]) {
+            x_ld32(c, rc_host[i], greg_mem(hs->greg[i]));
+        }
+    }
+    lower_flush_icount(lw);
+    x_ld64(c, X_RAX, CPU_FIELD(icount));
+    x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched with the count */
+    *n_at = c->p - 1;
+    x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
+    uint8_t *loop = x_jcc32(c, XC_BE);
+    if (!c->overflow) {
+        x_patch32(loop, head);
+    }
+    rc_spill(lw, hs);
+    x_st32i(c, CPU_FIELD(eip), eip);
+    x_patch32(x_jmp32(c), lw->j->exit_null);
+}

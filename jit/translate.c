@@ -98,6 +98,7 @@ struct tinsn {
     uint32_t eip, next;
     bool live;          /* its flags may be seen later */
     bool live_read;     /* ...by a reader or an exit, not only a fault */
+    bool followed;      /* a JMP the block continues through */
 };
 
 struct tctx {
@@ -106,6 +107,14 @@ struct tctx {
     struct jit_block *b;
     unsigned nexits;
     uint8_t *entry_fail;    /* the entry check's jump to the block's fail stub */
+    /* a loop block (a direct branch back to its start): */
+    bool loop;
+    bool first_pass;        /* translating only to learn the cache at the back edge */
+    bool have_back;
+    struct rc_state back_rc;    /* the cache at the first back edge (first pass) */
+    const uint8_t *head;        /* after the head's loads (second pass) */
+    uint8_t *n_at[8];           /* counts to patch: the entry's, the back edges' */
+    unsigned n_n_at;
 };
 
 static void emit_indirect_exit(struct tctx *t);
@@ -119,8 +128,18 @@ static void emit_indirect_exit(struct tctx *t);
 static void exit_chain(struct tctx *t, uint32_t target)
 {
     struct cbuf *c = &t->lw.c;
-    lower_flush_icount(&t->lw);
     const struct jit_key *k = t->lw.k;
+    if (t->loop && target == k->eip) {
+        if (t->first_pass && !t->have_back) {
+            t->back_rc = t->lw.rc;
+            t->have_back = true;
+        }
+        if (t->head && t->n_n_at < sizeof(t->n_at) / sizeof(t->n_at[0])) {
+            lower_back_edge(&t->lw, &t->back_rc, t->head, k->eip, &t->n_at[t->n_n_at++]);
+            return;
+        }
+    }
+    lower_flush_icount(&t->lw);
     lower_sync(&t->lw);
     struct jit_exit *x = &t->b->exits[t->nexits++];
     x->blk = t->b;
@@ -242,6 +261,10 @@ static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
     uint32_t eip = ti->eip, next = ti->next;
     int kind = classify(in);
     op_fn *fn = in->op->fn;
+    if (ti->followed) {
+        t->lw.pending++;    /* the next instruction is its target */
+        return true;
+    }
     if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next, live, ti->live_read)) {
         return true;
     }
@@ -331,7 +354,11 @@ static void emit_fail(struct tctx *t)
     x_patch32(x_jmp32(c), t->j->exit_null);
 }
 
-/* Decode the block's instructions (up to the first that ends it); 0 if none. */
+/*
+ * Decode the block's instructions (up to the first that ends it); 0 if
+ * none.  A forward JMP rel to the same page in 32-bit code does not end
+ * it: decoding goes on at its target (*bytes then spans what it skips).
+ */
 static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8_t *host,
                              struct tinsn *ti, unsigned *bytes)
 {
@@ -349,8 +376,18 @@ static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8
         }
         t->eip = eip;
         t->next = code32 ? eip + (uint32_t)len : ((eip + (uint32_t)len) & 0xFFFF);
+        t->followed = false;
         n++;
         pos += (unsigned)len;
+        uint32_t to = t->next + t->in.imm;
+        if (t->in.op->fn == op_jmp_J && code32 && t->in.opsize == 32 && to >= t->next &&
+            to <= lim && to - k->eip < avail && n < j->max_block_insns) {
+            t->followed = true;
+            t->next = to;       /* (where the block goes on, or leaves to) */
+            pos = to - k->eip;
+            eip = to;
+            continue;
+        }
         if (classify(&t->in) != K_PLAIN || pos >= avail || t->next < eip) {
             break;
         }
@@ -369,7 +406,7 @@ static void flag_liveness(struct tinsn *ti, unsigned n)
 {
     bool live = true, live_read = true;   /* after the block anything may read them */
     for (unsigned i = n; i-- > 0;) {
-        int fx = lower_flag_effect(&ti[i].in);
+        int fx = ti[i].followed ? 0 : lower_flag_effect(&ti[i].in);
         /* a store into translated code leaves the block right after it */
         ti[i].live = live || (fx & FX_STORES);
         ti[i].live_read = live_read || (fx & FX_STORES);
@@ -388,6 +425,47 @@ static void flag_liveness(struct tinsn *ti, unsigned n)
     }
 }
 
+/* Does a direct branch of the block go back to its start? */
+static bool is_loop(const struct jit_key *k, const struct tinsn *ti, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        op_fn *fn = ti[i].in.op->fn;
+        if (!ti[i].followed && (fn == op_jcc || fn == op_jmp_J) && (k->flags & JK_CODE32) &&
+            ti[i].in.opsize == 32 && ti[i].next + ti[i].in.imm == k->eip) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Emit the block (entry check, body, exits, stubs); the instructions emitted. */
+static unsigned translate_body(struct tctx *t, const struct tinsn *ti, unsigned n)
+{
+    struct jit *j = t->j;
+    lower_init(&t->lw, j, &t->b->key, j->rw + j->used, j->rw + j->used + MAX_BLOCK_CODE);
+    t->b->code = t->lw.c.p;
+    t->nexits = 0;
+    t->n_n_at = 1;
+    t->n_at[0] = emit_entry(t);
+    t->head = NULL;
+    if (t->loop && !t->first_pass) {
+        lower_loop_head(&t->lw, &t->back_rc);
+        t->head = t->lw.c.p;
+    }
+    unsigned i = 0;
+    bool more = true;
+    while (more && i < n && !t->lw.c.overflow) {
+        more = emit_insn(t, &ti[i], ti[i].live);
+        i++;
+    }
+    if (more) {
+        exit_chain(t, ti[i - 1].next);
+    }
+    lower_emit_stubs(&t->lw);
+    emit_fail(t);
+    return i;
+}
+
 struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const uint8_t *host)
 {
     if (j->size - j->used < MAX_BLOCK_CODE) {
@@ -404,29 +482,25 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
         return NULL;
     }
     unsigned insns_mark = j->ninsns;
-    struct tctx t = { .j = j, .b = b };
-    lower_init(&t.lw, j, k, j->rw + j->used, j->rw + j->used + MAX_BLOCK_CODE);
+    struct tctx t = { .j = j, .b = b, .loop = is_loop(k, ti, n) };
     b->key = *k;
-    b->code = t.lw.c.p;
-    uint8_t *n_at = emit_entry(&t);
-    unsigned i = 0;
-    bool more = true;
-    while (more && i < n && !t.lw.c.overflow) {
-        more = emit_insn(&t, &ti[i], ti[i].live);
-        i++;
+    t.first_pass = t.loop;
+    unsigned i = translate_body(&t, ti, n);
+    if (t.loop && !t.lw.c.overflow && t.have_back) {
+        /* again, with the head loading what the back edge holds */
+        j->ninsns = insns_mark;
+        t.first_pass = false;
+        i = translate_body(&t, ti, n);
     }
-    if (more) {
-        exit_chain(&t, ti[i - 1].next);
-    }
-    lower_emit_stubs(&t.lw);
-    emit_fail(&t);
     if (t.lw.c.overflow) {
         j->nblocks--;
         j->ninsns = insns_mark;
         return NULL;
     }
     b->ninsn = i;
-    *n_at = (uint8_t)i;
+    for (unsigned m = 0; m < t.n_n_at; m++) {
+        *t.n_at[m] = (uint8_t)i;
+    }
     b->end_phys = k->phys + bytes;
     j->used = ((size_t)(t.lw.c.p - j->rw) + 15) & ~(size_t)15;
     jit_block_publish(j, b);

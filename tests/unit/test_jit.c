@@ -198,7 +198,7 @@ Test(jit, loop_patches_an_earlier_instruction_of_its_block)
 
 static const uint8_t chain_code[] = {
     0x40,                   /* 1000: inc eax */
-    0xEB, 0x7D,             /* 1001: jmp 1080 */
+    0x75, 0x7D,             /* 1001: jnz 1080 (a JMP would be followed, not chained) */
 };
 static const uint8_t chain_target[] = {
     0x83, 0xC3, 0x01,       /* 1080: add ebx, 1 (the imm8 at 1082) */
@@ -283,7 +283,7 @@ Test(jit, patching_the_target_of_a_chained_jump)
     cr_expect_eq(j.cpu->r[R_EBX], 2);
     struct jit_block *from = block_at(&j, CODE), *to = block_at(&j, 0x1080);
     cr_assert(from && to, "both blocks translated");
-    cr_expect_eq(from->exits[0].to, to, "the jump is chained to its target");
+    cr_expect_eq(from->exits[1].to, to, "the taken jump is chained to its target");
 
     chain_patch_and_rerun(&j);
     chain_patch_and_rerun(&i);
@@ -811,3 +811,176 @@ Test(jit, block_limit_one_translates_each_instruction_alone)
 }
 
 #endif /* CONFIG_JIT */
+
+/* --- followed jumps and loops --- */
+
+/* A forward JMP within the page does not end the block: one block runs on at its target. */
+static void followed_run(struct tm *t)
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0x40,                       /* 1000: inc eax */
+        0xEB, 0x10,                 /* 1001: jmp 1013 */
+    };
+    const uint8_t target[] = {
+        0x83, 0xC3, 0x07,           /* 1013: add ebx, 7 (the imm8 at 1015) */
+        0xEB, 0x02,                 /* 1016: jmp 101a */
+        0x0F, 0x0B,                 /* 1018: ud2 (skipped) */
+        0x01, 0xD8,                 /* 101A: add eax, ebx */
+        0xF4,                       /* 101C: hlt */
+    };
+    tm_copy(t, 0x1013, target, sizeof(target));
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, a_forward_jump_in_the_page_continues_the_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    followed_run(&j);
+    followed_run(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 8);
+    struct jit_block *b = block_at(&j, CODE);
+    cr_assert(b, "translated");
+    cr_expect_eq(b->ninsn, 6, "through both jumps to the HLT");
+    cr_expect_eq(block_at(&j, 0x1013), NULL, "no block of its own at the target");
+    /* patch the followed code: the block goes, the new code runs */
+    tm_put(&j, 0x1015, 9, 1);
+    tm_put(&i, 0x1015, 9, 1);
+    rerun(&j, CODE, 100);
+    rerun(&i, CODE, 100);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX], 7 + 9);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/*
+ * A loop that uses more guest registers than the cache has slots, with a
+ * fault in its 40th iteration: every budget stops it where the
+ * interpreter stops, and the fault shows the registers of that iteration.
+ */
+static const uint8_t loop_code[] = {
+    0x01, 0xC8,                         /* 1000: add eax, ecx */
+    0x31, 0xC3,                         /* 1002: xor ebx, eax */
+    0x8D, 0x14, 0x0A,                   /* 1004: lea edx, [edx+ecx] */
+    0x89, 0x0C, 0xBD, 0x60, 0xFB, 0x1F, 0x00,   /* 1007: mov [edi*4+0x1FFB60], ecx */
+    0x01, 0xEE,                         /* 100E: add esi, ebp */
+    0x47,                               /* 1010: inc edi */
+    0x45,                               /* 1011: inc ebp */
+    0x49,                               /* 1012: dec ecx */
+    0x75, 0xEB,                         /* 1013: jnz 1000 */
+    0xF4,                               /* 1015: hlt */
+};
+
+/* EDI = 0x100 stores at 0x1FFF60: the 40th iteration reaches the unmapped 2 MiB. */
+static void loop_start(struct tm *t, uint32_t ecx, uint32_t edi)
+{
+    flat32(t, true);
+    tm_copy(t, CODE, loop_code, sizeof(loop_code));
+    t->cpu->eip = CODE;
+    t->cpu->r[R_ECX] = ecx;
+    t->cpu->r[R_EDI] = edi;
+}
+
+Test(jit, a_loop_block_keeps_registers_and_stops_on_its_budget)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    loop_start(&j, 5000, 0xFFFC0128u);     /* stores from 0x100000 */
+    loop_start(&i, 5000, 0xFFFC0128u);
+    static const uint64_t budgets[] = { 1, 9, 10, 11, 97, 1000, 3, 12345, 50000 };
+    for (size_t n = 0; n < sizeof(budgets) / sizeof(budgets[0]); n++) {
+        uint64_t before = j.cpu->icount;
+        cpu_run(j.cpu, budgets[n]);
+        cpu_run(i.cpu, budgets[n]);
+        cr_expect_leq(j.cpu->icount - before, budgets[n]);
+        expect_same(&j, &i);
+    }
+    cr_expect(j.cpu->halted, "ran to the HLT");
+    cr_expect_eq(j.cpu->r[R_ECX], 0);
+    struct jit_block *b = block_at(&j, CODE);
+    cr_assert(b, "translated");
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/*
+ * Six registers, EAX used again last: the second translation's cache
+ * ends the iteration in another arrangement than its head's, and the
+ * back edge must move registers into place (through struct cpu).
+ */
+Test(jit, a_loop_whose_cache_ends_rearranged)
+{
+    const uint8_t code[] = {
+        0x40,                   /* 1000: inc eax */
+        0x43,                   /* 1001: inc ebx */
+        0x42,                   /* 1002: inc edx */
+        0x46,                   /* 1003: inc esi */
+        0x47,                   /* 1004: inc edi */
+        0x49,                   /* 1005: dec ecx */
+        0x8D, 0x40, 0x02,       /* 1006: lea eax, [eax+2] */
+        0x75, 0xF5,             /* 1009: jnz 1000 */
+        0xF4,                   /* 100B: hlt */
+    };
+    struct tm j = jit_machine(), i = interp_machine();
+    struct tm *both[2] = { &j, &i };
+    for (int m = 0; m < 2; m++) {
+        flat32(both[m], false);
+        tm_copy(both[m], CODE, code, sizeof(code));
+        both[m]->cpu->eip = CODE;
+        both[m]->cpu->r[R_ECX] = 3000;
+    }
+    static const uint64_t budgets[] = { 5, 13, 200, 7, 4321, 100000 };
+    for (size_t n = 0; n < sizeof(budgets) / sizeof(budgets[0]); n++) {
+        cpu_run(j.cpu, budgets[n]);
+        cpu_run(i.cpu, budgets[n]);
+        expect_same(&j, &i);
+    }
+    cr_expect(j.cpu->halted, "ran to the HLT");
+    cr_expect_eq(j.cpu->r[R_EAX], 3 * 3000);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+Test(jit, a_fault_inside_a_loop_block_shows_that_iterations_registers)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    loop_start(&j, 1000, 0x100);
+    loop_start(&i, 1000, 0x100);
+    cpu_run(j.cpu, 100000);
+    cpu_run(i.cpu, 100000);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->eip, PM_HANDLER(EX_PF) + 1, "the #PF handler ran");
+    cr_expect_eq(j.cpu->cr2, 0x200000u, "at the first page past the mapping");
+    cr_expect_eq(j.cpu->r[R_EDI], 0x100 + 40, "in the 40th iteration");
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* A followed JMP whose target straddles the page's end ends the block: it leaves to the target. */
+static void followed_to_page_end_run(struct tm *t)
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0x40,                       /* 1000: inc eax */
+        0xE9, 0xF7, 0x0F, 0x00, 0x00,   /* 1001: jmp 1ffd */
+    };
+    const uint8_t target[] = {
+        0x05, 0x10, 0x00, 0x00, 0x00,   /* 1FFD: add eax, 0x10 (across the page's end) */
+        0xF4,                       /* 2002: hlt */
+    };
+    tm_copy(t, 0x1FFD, target, sizeof(target));
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, a_followed_jump_to_an_instruction_across_the_page_end)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    followed_to_page_end_run(&j);
+    followed_to_page_end_run(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 0x11);
+    cr_expect_eq(j.cpu->eip, 0x2003);
+    tm_free(&j);
+    tm_free(&i);
+}

@@ -92,7 +92,9 @@ void lower_cond_value(struct lower *lw, int cc)
     struct cbuf *c = &lw->c;
     if (lw->cc_known && lw->cc_op_known == CC_LOGIC && (cc >> 1) <= 1 && !lw->host_flags) {
         x_movi32(c, X_RAX, cc & 1);     /* O/B after a logic op: CF = OF = 0 */
-    } else if (emit_cond_flags(lw, cc)) {
+        return;
+    }
+    if (emit_cond_flags(lw, cc)) {
         x_setcc(c, cc, X_RAX);
     } else if (cf_in_aux(lw, cc)) {
         x_ld32(c, X_RAX, CPU_FIELD(cc_aux));
@@ -100,6 +102,7 @@ void lower_cond_value(struct lower *lw, int cc)
         if (cc & 1) {
             x_alu32i(c, XA_XOR, X_RAX, 1);      /* AE */
         }
+        return;
     } else {
         emit_cond_runtime(lw, cc);
     }

@@ -32,6 +32,19 @@ enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP, STUB_DE };
 #define H_RES X_R15     /* result */
 #define H_CF X_RBP      /* carry-in of ADC/SBB */
 
+/*
+ * cc_op and cc_size (op | size << 8) with the two padding bytes after
+ * them: a 32-bit store, where a 16-bit immediate's prefix would stall the
+ * host's decoder.
+ */
+static void st_cc_op(struct cbuf *c, uint32_t op_size)
+{
+    _Static_assert(offsetof(struct cpu, cc_size) == offsetof(struct cpu, cc_op) + 1 &&
+                       offsetof(struct cpu, cc_res) == offsetof(struct cpu, cc_op) + 4,
+                   "cc_op, cc_size, then 2 bytes of padding");
+    x_st32i(c, CPU_FIELD(cc_op), op_size);
+}
+
 /* --- slow-path helpers (called from generated code) --- */
 
 static uint32_t jit_ld8(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 8); }
@@ -142,6 +155,7 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
     s->kind = (uint8_t)kind;
     s->pending = (uint16_t)lw->pending;
     s->defer = lw->defer;
+    s->stop = false;
     s->rc = lw->rc;
     return s;
 }
@@ -371,6 +385,25 @@ static void emit_store(struct lower *lw, int seg, int size, uint32_t eip)
     emit_access(lw, STUB_STORE, seg, size, eip);
 }
 
+/*
+ * A store that is the instruction's last effect (MOV to memory).  Stores
+ * into translated code always take the slow path (such pages get only
+ * TLB_CODE write entries), so on a flat segment its stub, not the fast
+ * path, checks jit_stop and leaves the block at `next`.
+ */
+static void emit_store_last(struct lower *lw, int seg, int size, uint32_t eip, uint32_t next)
+{
+    unsigned n = lw->nstubs;
+    emit_store(lw, seg, size, eip);
+    if (!seg_flat(lw, seg) || lw->nstubs != n + 1) {
+        lower_stop_check(lw, next, 1);
+        return;
+    }
+    struct lower_stub *s = &lw->stubs[n];
+    s->stop = true;
+    s->stop_next = next;
+}
+
 void lower_emit_stubs(struct lower *lw)
 {
     struct cbuf *c = &lw->c;
@@ -398,6 +431,16 @@ void lower_emit_stubs(struct lower *lw)
             continue;
         }
         emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending, &s->rc);
+        if (s->stop) {
+            /* the store hit translated code: leave after the instruction
+             * (the slow call wrote the cache back already) */
+            x_cmp8i_mem(c, CPU_FIELD(jit_stop), 0);
+            x_patch32(x_jcc32(c, XC_E), s->resume);
+            x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending + 1);
+            x_st32i(c, CPU_FIELD(eip), s->stop_next);
+            x_patch32(x_jmp32(c), lw->j->exit_null);
+            continue;
+        }
         if (s->kind == STUB_RMW) {
             x_alu32(c, XA_XOR, X_RSI, X_RSI);   /* no host address: the store's slow path */
         }
@@ -438,7 +481,7 @@ static void set_cc(struct lower *lw, int op, int size, bool with_operands)
     lw->cc_known = op == CC_ADD || op == CC_SUB || op == CC_LOGIC;
     lw->cc_op_known = (uint8_t)op;
     lw->cc_size_known = (uint8_t)size;
-    x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(op | size << 8));
+    st_cc_op(c, op | size << 8);
     x_st32(c, CPU_FIELD(cc_res), H_RES);
     if (with_operands) {
         x_st32(c, CPU_FIELD(cc_a), H_A);
@@ -525,7 +568,7 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
         lw->cc_known = cc == CC_ADD || cc == CC_SUB || cc == CC_LOGIC;
         lw->cc_op_known = (uint8_t)cc;
         lw->cc_size_known = 32;
-        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(cc | 32 << 8));
+        st_cc_op(c, cc | 32 << 8);
         x_st32(c, CPU_FIELD(cc_res), res);
         if (operands) {
             x_st32(c, CPU_FIELD(cc_a), write ? H_A : a);
@@ -619,8 +662,7 @@ static bool store_E(struct lower *lw, const struct insn *in, int size, uint32_t 
     if (h != X_RDX) {
         x_mov32(&lw->c, X_RDX, h);
     }
-    emit_store(lw, in->seg, size, eip);
-    lower_stop_check(lw, next, 1);
+    emit_store_last(lw, in->seg, size, eip, next);
     return true;
 }
 
@@ -649,8 +691,7 @@ static bool lower_mov(struct lower *lw, const struct insn *in, uint32_t eip, uin
         }
         emit_ea(lw, in);
         load_greg(lw, X_RDX, in->reg, size);
-        emit_store(lw, in->seg, size, eip);
-        lower_stop_check(lw, next, 1);
+        emit_store_last(lw, in->seg, size, eip, next);
         return true;
     }
     if (fn == op_mov_Gv_Ev || fn == op_mov_Gb_Eb) {
@@ -665,8 +706,7 @@ static bool lower_mov(struct lower *lw, const struct insn *in, uint32_t eip, uin
     }
     emit_ea(lw, in);
     x_movi32(&lw->c, X_RDX, in->imm);
-    emit_store(lw, in->seg, size, eip);
-    lower_stop_check(lw, next, 1);
+    emit_store_last(lw, in->seg, size, eip, next);
     return true;
 }
 
@@ -891,7 +931,7 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
         x_op_reg(c, false, "\xFF", 1, dec ? 1 : 0, a, false);   /* inc/dec */
         if (lw->live) {
             incdec_store_cf(lw, how);
-            x_st16i(c, CPU_FIELD(cc_op), (uint16_t)((dec ? CC_DEC : CC_INC) | 32 << 8));
+            st_cc_op(c, (dec ? CC_DEC : CC_INC) | 32 << 8);
             x_st32(c, CPU_FIELD(cc_res), a);
             cc_known_as(lw, dec ? CC_DEC : CC_INC, 32);
         }
@@ -944,7 +984,7 @@ static void emit_mul_flags(struct lower *lw, int res)
     x_op_reg(c, false, "\x69", 1, X_RAX, X_RAX, false);   /* * (F_CF | F_OF) */
     x_u32(c, F_CF | F_OF);
     x_st32(c, CPU_FIELD(cc_aux), X_RAX);
-    x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
+    st_cc_op(c, CC_SHIFT | 32 << 8);
     x_st32(c, CPU_FIELD(cc_res), res);
     cc_known_as(lw, CC_SHIFT, 32);
 }
@@ -1074,7 +1114,7 @@ static bool lower_shift_narrow(struct lower *lw, const struct insn *in, int size
     } else if (live) {
         shift_cf_of(lw, kind, H_RES, size);
         x_st32(c, CPU_FIELD(cc_aux), X_RAX);
-        x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | size << 8));
+        st_cc_op(c, CC_SHIFT | size << 8);
         x_st32(c, CPU_FIELD(cc_res), H_RES);
         cc_known_as(lw, CC_SHIFT, size);
     }
@@ -1130,7 +1170,7 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
             rc_restore(lw, &lw->rc, 0);
         } else {
             x_st32(c, CPU_FIELD(cc_aux), X_RAX);
-            x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SHIFT | 32 << 8));
+            st_cc_op(c, CC_SHIFT | 32 << 8);
             x_st32(c, CPU_FIELD(cc_res), res);
         }
         lw->cc_known = false;
@@ -1182,7 +1222,7 @@ static bool lower_not_neg(struct lower *lw, const struct insn *in, int size, boo
         x_op_reg(c, false, "\xF7", 1, neg ? 3 : 2, a, false);   /* neg/not */
         if (neg) {
             if (live) {
-                x_st16i(c, CPU_FIELD(cc_op), (uint16_t)(CC_SUB | 32 << 8));
+                st_cc_op(c, CC_SUB | 32 << 8);
                 x_st32(c, CPU_FIELD(cc_res), a);
                 x_st32i(c, CPU_FIELD(cc_a), 0);
                 x_st32(c, CPU_FIELD(cc_b), H_B);

@@ -37,6 +37,8 @@ struct lower_stub {
     uint8_t seg, size;
     uint16_t pending;
     uint32_t defer;     /* deferred flags to apply first (struct lower) */
+    bool stop;          /* a store's: leave at stop_next if it hit translated code */
+    uint32_t stop_next;
     struct rc_state rc; /* the register cache where the stub was made */
 };
 

@@ -70,19 +70,37 @@ static void jit_raise_de(struct cpu *cpu)
 }
 
 /* A deferred shift or rotate code: width, kind (ModRM reg) and count. */
+/*
+ * Deferred flags (struct lower): a shift or rotate by n (EBP: its source),
+ * or a 32-bit logic operation, or an ADD/SUB of the immediate defer_imm
+ * (EBP: the result).
+ */
+enum { DEFER_SHIFT = 1, DEFER_ALU = 2 };
+
 static uint32_t defer_code(int size, int kind, unsigned n)
 {
-    return 1u << 16 | (uint32_t)size << 8 | (uint32_t)kind << 5 | n;
+    return DEFER_SHIFT << 16 | (uint32_t)size << 8 | (uint32_t)kind << 5 | n;
 }
 
-/* The deferred instruction again, on its source, for its flags. */
-static void jit_defer_flags(struct cpu *cpu, uint32_t src, uint32_t code)
+static uint32_t defer_alu(int cc)
 {
-    cpu_shift(cpu, (code >> 5) & 7, (code >> 8) & 0xFF, src, code & 31);
+    return DEFER_ALU << 16 | 32 << 8 | (uint32_t)cc;
 }
 
-/* Apply deferred flags (source in EBP); EAX, EDX and the cache survive. */
-static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32_t code)
+/* The deferred instruction's record, from EBP (v) and its immediate. */
+static void jit_defer_flags(struct cpu *cpu, uint32_t v, uint32_t code, uint32_t imm)
+{
+    if (code >> 16 == DEFER_SHIFT) {
+        cpu_shift(cpu, (code >> 5) & 7, (code >> 8) & 0xFF, v, code & 31);
+        return;
+    }
+    int cc = code & 0xFF;
+    cc_set(cpu, cc, 32, v, cc == CC_ADD ? v - imm : v + imm, imm);
+}
+
+/* Apply deferred flags; EAX, EDX and the cache survive. */
+static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32_t code,
+                             uint32_t imm)
 {
     struct cbuf *c = &lw->c;
     x_push(c, X_RAX);
@@ -90,6 +108,7 @@ static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32
     rc_save(lw, rc, 2);
     x_mov32(c, X_RSI, H_CF);
     x_movi32(c, X_RDX, code);
+    x_movi32(c, X_RCX, imm);
     x_mov64(c, X_RDI, X_RBX);
     x_call_abs(c, (const void *)jit_defer_flags);
     rc_restore(lw, rc, 2);
@@ -97,22 +116,36 @@ static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32
     x_pop(c, X_RAX);
 }
 
-/* dst = CF of the deferred shift or rotate: the last bit out of EBP. */
+/* dst = CF of the deferred instruction (0 or 1). */
 static void emit_defer_cf(struct lower *lw, int dst)
 {
+    struct cbuf *c = &lw->c;
     uint32_t code = lw->defer;
+    if (code >> 16 == DEFER_ALU) {
+        int cc = code & 0xFF;
+        if (cc == CC_LOGIC) {
+            x_movi32(c, dst, 0);
+            return;
+        }
+        /* ADD: CF = res < imm; SUB: CF = a < imm, a = res + imm */
+        x_lea32(c, dst, xm(H_CF, cc == CC_ADD ? 0 : (int32_t)lw->defer_imm));
+        x_alu32i(c, XA_CMP, dst, lw->defer_imm);
+        x_setcc(c, XC_B, dst);
+        x_movzx8(c, dst, dst);
+        return;
+    }
     int size = (int)(code >> 8 & 0xFF), kind = (int)(code >> 5 & 7);
     unsigned n = code & 31;
     bool left = kind == 0 || kind == 4 || kind == 6;    /* ROL, SHL, SAL */
-    x_mov32(&lw->c, dst, H_CF);
-    x_shifti32(&lw->c, XS_SHR, dst, (uint8_t)(left ? (unsigned)size - n : n - 1));
-    x_alu32i(&lw->c, XA_AND, dst, 1);
+    x_mov32(c, dst, H_CF);
+    x_shifti32(c, XS_SHR, dst, (uint8_t)(left ? (unsigned)size - n : n - 1));
+    x_alu32i(c, XA_AND, dst, 1);
 }
 
 void lower_materialize(struct lower *lw)
 {
     if (lw->defer) {
-        emit_defer_apply(lw, &lw->rc, lw->defer);
+        emit_defer_apply(lw, &lw->rc, lw->defer, lw->defer_imm);
         lw->defer = 0;
     }
 }
@@ -155,6 +188,7 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
     s->kind = (uint8_t)kind;
     s->pending = (uint16_t)lw->pending;
     s->defer = lw->defer;
+    s->defer_imm = lw->defer_imm;
     s->stop = false;
     s->rc = lw->rc;
     return s;
@@ -222,6 +256,7 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired)
     s->pending = (uint16_t)(lw->pending + retired);
     /* (after this one's flags) */
     s->defer = lw->cur_overwrites && !lw->defer_fresh ? 0 : lw->defer;
+    s->defer_imm = lw->defer_imm;
     lw->host_flags = false;
 }
 
@@ -411,7 +446,7 @@ void lower_emit_stubs(struct lower *lw)
         struct lower_stub *s = &lw->stubs[i];
         x_patch32(s->site, c->p);
         if (s->defer) {
-            emit_defer_apply(lw, &s->rc, s->defer);     /* a fault or an exit may show them */
+            emit_defer_apply(lw, &s->rc, s->defer, s->defer_imm);     /* a fault or an exit may show them */
         }
         if (s->kind == STUB_DE) {
             rc_spill(lw, &s->rc);
@@ -545,7 +580,11 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
     if (!imm && b < 0) {
         b = rc_reg(lw, g_dst ? in->rm : src);
     }
-    bool operands = lw->live && cc != CC_LOGIC;
+    /* flags only a fault could see: the result waits in EBP (the
+     * operands follow from it and the immediate) */
+    bool defer = write && lw->live && !lw->live_read &&
+                 (cc == CC_LOGIC || (imm && (cc == CC_ADD || cc == CC_SUB)));
+    bool operands = lw->live && cc != CC_LOGIC && !defer;
     int res = a;
     if (!write) {
         if (!lw->live) {
@@ -564,7 +603,13 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
     } else {
         x_alu32(c, hop, res, b);
     }
-    if (lw->live) {
+    if (defer) {
+        x_mov32(c, H_CF, res);      /* (a move: the host flags stay) */
+        lw->defer = defer_alu(cc);
+        lw->defer_imm = imm ? in->imm : 0;
+        lw->defer_fresh = true;
+        lw->cc_known = false;
+    } else if (lw->live) {
         lw->cc_known = cc == CC_ADD || cc == CC_SUB || cc == CC_LOGIC;
         lw->cc_op_known = (uint8_t)cc;
         lw->cc_size_known = 32;

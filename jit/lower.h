@@ -36,7 +36,7 @@ struct lower_stub {
     uint8_t kind;       /* STUB_* */
     uint8_t seg, size;
     uint16_t pending;
-    uint32_t defer;     /* deferred flags to apply first (struct lower) */
+    uint32_t defer, defer_imm;  /* deferred flags to apply first (struct lower) */
     bool stop;          /* a store's: leave at stop_next if it hit translated code */
     uint32_t stop_next;
     struct rc_state rc; /* the register cache where the stub was made */
@@ -55,11 +55,12 @@ struct lower {
     bool live_read;     /* ...by an instruction or an exit, not only a fault */
     /*
      * A shift's or rotate's flags not computed yet: EBP holds its source
-     * and `defer` its kind, width and count (0: none).  Applied only if a
+     * and `defer` its kind, width and count (0: none); or a 32-bit logic
+     * operation's or ADD/SUB immediate's: EBP holds the result.  Applied only if a
      * fault needs them (slow paths apply them first) or before anything
      * that reads the flags; INC/DEC take their CF straight from EBP.
      */
-    uint32_t defer;
+    uint32_t defer, defer_imm;
     bool defer_fresh;       /* the current instruction set `defer` */
     bool cur_overwrites;    /* the current instruction replaces them */
     /* cpu->cc_op is statically known here: set by an inline ADD/SUB/LOGIC */

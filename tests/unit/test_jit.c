@@ -591,6 +591,39 @@ Test(jit, inc_after_a_shift_keeps_the_shifts_carry_at_a_fault)
     cr_expect_eq(f & F_CF, F_CF, "ROL by 1: the old MSB to CF");
 }
 
+/* The same for a logic operation and an ADD/SUB of an immediate (their
+ * result waits for a fault), and an INC/DEC after them. */
+Test(jit, fault_after_an_alu_operation_shows_its_flags)
+{
+    const uint8_t and_[] = { 0x21, 0xC8 };                      /* and eax, ecx */
+    uint32_t f = deferred_shift_flags(and_, sizeof(and_));
+    cr_expect_eq(f & (F_CF | F_OF | F_ZF | F_SF), 0, "AND: 0x81, CF = OF = 0");
+    const uint8_t add[] = { 0x83, 0xC0, 0x7F };                 /* add eax, 0x7f */
+    f = deferred_shift_flags(add, sizeof(add));
+    cr_expect_eq(f & (F_CF | F_OF | F_SF | F_AF), F_SF | F_AF, "ADD: 0x80000100");
+    const uint8_t sub[] = { 0x2D, 0x82, 0x00, 0x00, 0x00 };     /* sub eax, 0x82 */
+    f = deferred_shift_flags(sub, sizeof(sub));
+    cr_expect_eq(f & (F_CF | F_OF | F_SF), F_OF, "SUB: 0x7fffffff, a signed overflow");
+    const uint8_t borrow[] = { 0x2D, 0x00, 0x00, 0x00, 0x90 };  /* sub eax, 0x90000000 */
+    f = deferred_shift_flags(borrow, sizeof(borrow));
+    cr_expect_eq(f & (F_CF | F_SF), F_CF | F_SF, "SUB: a borrow");
+    const uint8_t add_inc[] = { 0x05, 0x00, 0x00, 0x00, 0x80, 0x41 }; /* add eax, 1<<31; inc ecx */
+    f = deferred_shift_flags(add_inc, sizeof(add_inc));
+    cr_expect_eq(f & (F_CF | F_OF), F_CF | F_OF, "CF from the ADD, OF from the INC");
+    const uint8_t sub_dec[] = { 0x2D, 0x00, 0x00, 0x00, 0x90, 0x49 }; /* sub; dec ecx */
+    f = deferred_shift_flags(sub_dec, sizeof(sub_dec));
+    cr_expect_eq(f & F_CF, F_CF, "CF from the SUB");
+    const uint8_t add_dec[] = { 0x83, 0xC0, 0x7F, 0x49 };       /* add eax, 0x7f; dec ecx */
+    f = deferred_shift_flags(add_dec, sizeof(add_dec));
+    cr_expect_eq(f & F_CF, 0, "no carry out of the ADD");
+    const uint8_t sub_inc[] = { 0x2D, 0x82, 0x00, 0x00, 0x00, 0x41 }; /* sub eax, 0x82; inc */
+    f = deferred_shift_flags(sub_inc, sizeof(sub_inc));
+    cr_expect_eq(f & F_CF, 0, "no borrow out of the SUB");
+    const uint8_t or_inc[] = { 0x09, 0xC8, 0x41 };              /* or eax, ecx; inc ecx */
+    f = deferred_shift_flags(or_inc, sizeof(or_inc));
+    cr_expect_eq(f & F_CF, 0, "CF from the OR");
+}
+
 /* Real mode: a word store at offset FFFF crosses the DS limit. */
 static void real_fault(struct tm *t)
 {

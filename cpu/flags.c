@@ -29,10 +29,26 @@ static uint32_t top_bit(int size)
     return 1u << (size - 1);
 }
 
+/*
+ * The result.  An ADD or SUB record's follows from its operands, so the
+ * translator does not store cc_res for them.
+ */
+static uint32_t cc_result(const struct cpu *cpu)
+{
+    switch (cpu->cc_op) {
+    case CC_ADD:
+        return cpu->cc_a + cpu->cc_b;
+    case CC_SUB:
+        return cpu->cc_a - cpu->cc_b;
+    default:
+        return cpu->cc_res;
+    }
+}
+
 bool cpu_cf(struct cpu *cpu)
 {
     uint32_t m = size_mask(cpu->cc_size);
-    uint32_t a = cpu->cc_a & m, b = cpu->cc_b & m, r = cpu->cc_res & m;
+    uint32_t a = cpu->cc_a & m, b = cpu->cc_b & m, r = cc_result(cpu) & m;
     switch (cpu->cc_op) {
     case CC_ADD:
         return r < a;
@@ -56,7 +72,7 @@ bool cpu_cf(struct cpu *cpu)
 
 static bool lazy_of(const struct cpu *cpu)
 {
-    uint32_t a = cpu->cc_a, b = cpu->cc_b, r = cpu->cc_res;
+    uint32_t a = cpu->cc_a, b = cpu->cc_b, r = cc_result(cpu);
     uint32_t t = top_bit(cpu->cc_size);
     switch (cpu->cc_op) {
     case CC_ADD:
@@ -87,14 +103,14 @@ static bool lazy_af(const struct cpu *cpu)
     case CC_DEC:
         return (cpu->cc_res & 0xF) == 0xF;
     default:
-        return (cpu->cc_a ^ cpu->cc_b ^ cpu->cc_res) & 0x10;
+        return (cpu->cc_a ^ cpu->cc_b ^ cc_result(cpu)) & 0x10;
     }
 }
 
 static uint32_t lazy_flags(struct cpu *cpu)
 {
     uint32_t m = size_mask(cpu->cc_size);
-    uint32_t r = cpu->cc_res & m;
+    uint32_t r = cc_result(cpu) & m;
     uint32_t f = 0;
     if (cpu_cf(cpu)) {
         f |= F_CF;
@@ -148,7 +164,7 @@ static bool cond_zf(const struct cpu *cpu)
     if (cpu->cc_op == CC_EAGER) {
         return cpu->eflags & F_ZF;
     }
-    return (cpu->cc_res & size_mask(cpu->cc_size)) == 0;
+    return (cc_result(cpu) & size_mask(cpu->cc_size)) == 0;
 }
 
 static bool cond_sf(const struct cpu *cpu)
@@ -156,7 +172,7 @@ static bool cond_sf(const struct cpu *cpu)
     if (cpu->cc_op == CC_EAGER) {
         return cpu->eflags & F_SF;
     }
-    return cpu->cc_res & top_bit(cpu->cc_size);
+    return cc_result(cpu) & top_bit(cpu->cc_size);
 }
 
 static bool cond_of(const struct cpu *cpu)

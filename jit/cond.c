@@ -25,13 +25,21 @@ static bool emit_cond_flags(struct lower *lw, int cc)
     if (lw->host_flags && !(lw->host_flags_nocf && uses_cf)) {
         return true;
     }
-    if (!lw->cc_known || (lw->cc_op_known != CC_ADD && lw->cc_op_known != CC_SUB &&
-                          lw->cc_op_known != CC_LOGIC)) {
+    if (!lw->cc_known) {
+        return false;
+    }
+    /* ZF, SF and PF come from the result alone after a shift, a
+     * multiplication, INC or DEC as after a logic operation */
+    bool from_res = lw->cc_op_known == CC_LOGIC ||
+                    ((lw->cc_op_known == CC_SHIFT || lw->cc_op_known == CC_INC ||
+                      lw->cc_op_known == CC_DEC) &&
+                     ((cc >> 1) == 2 || (cc >> 1) == 4 || (cc >> 1) == 5));
+    if (!from_res && lw->cc_op_known != CC_ADD && lw->cc_op_known != CC_SUB) {
         return false;
     }
     int size = lw->cc_size_known;
     char o16[2] = { 0x66, 0 };
-    if (lw->cc_op_known == CC_LOGIC) {
+    if (from_res) {
         x_ld32(c, X_RCX, CPU_FIELD(cc_res));
         o16[1] = (char)(size == 8 ? 0x84 : 0x85);   /* test */
         if (size == 16) {

@@ -517,7 +517,9 @@ static void set_cc(struct lower *lw, int op, int size, bool with_operands)
     lw->cc_op_known = (uint8_t)op;
     lw->cc_size_known = (uint8_t)size;
     st_cc_op(c, op | size << 8);
-    x_st32(c, CPU_FIELD(cc_res), H_RES);
+    if (!with_operands || (op != CC_ADD && op != CC_SUB)) {
+        x_st32(c, CPU_FIELD(cc_res), H_RES);    /* (ADD, SUB: it follows from a and b) */
+    }
     if (with_operands) {
         x_st32(c, CPU_FIELD(cc_a), H_A);
         x_st32(c, CPU_FIELD(cc_b), H_B);
@@ -590,8 +592,12 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
         if (!lw->live) {
             return true;        /* CMP/TEST whose flags nothing sees */
         }
-        x_mov32(c, H_RES, a);
-        res = H_RES;
+        if (cc == CC_LOGIC) {
+            x_mov32(c, H_RES, a);
+            res = H_RES;
+        } else {
+            hop = XA_CMP;       /* its record needs no result */
+        }
     } else if (operands) {
         x_mov32(c, H_A, a);     /* the old value, for cc_a */
         if (b == a) {
@@ -614,7 +620,9 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
         lw->cc_op_known = (uint8_t)cc;
         lw->cc_size_known = 32;
         st_cc_op(c, cc | 32 << 8);
-        x_st32(c, CPU_FIELD(cc_res), res);
+        if (cc == CC_LOGIC) {
+            x_st32(c, CPU_FIELD(cc_res), res);  /* (ADD, SUB: it follows from a and b) */
+        }
         if (operands) {
             x_st32(c, CPU_FIELD(cc_a), write ? H_A : a);
             if (imm) {

@@ -1017,3 +1017,53 @@ Test(jit, a_followed_jump_to_an_instruction_across_the_page_end)
     tm_free(&j);
     tm_free(&i);
 }
+
+/*
+ * ZF, SF and PF after a shift, INC/DEC or IMUL come from the stored result
+ * (as after a logic operation); CF and OF do not.  Each producer is
+ * followed by SETcc and a Jcc on them.
+ */
+static void zsp_run(struct tm *t)
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0xBB, 0x02, 0x00, 0x00, 0x80,   /* 1000: mov ebx, 0x80000002 */
+        0xD1, 0xEB,                     /* 1005: shr ebx, 1 (0x40000001) */
+        0x0F, 0x94, 0xC0,               /* 1007: setz al */
+        0x0F, 0x9A, 0xC4,               /* 100A: setp ah */
+        0xC1, 0xE3, 0x02,               /* 100D: shl ebx, 2 (4) */
+        0x0F, 0x98, 0xC1,               /* 1010: sets cl */
+        0x75, 0x01,                     /* 1013: jnz 1016 (taken) */
+        0x46,                           /* 1015: inc esi */
+        0xC0, 0xEB, 0x03,               /* 1016: shr bl, 3 (0) */
+        0x0F, 0x94, 0xC5,               /* 1019: setz ch */
+        0x75, 0x01,                     /* 101C: jnz 101f (not taken) */
+        0x47,                           /* 101E: inc edi */
+        0x4B,                           /* 101F: dec ebx (-1) */
+        0x0F, 0x98, 0xC2,               /* 1020: sets dl */
+        0x0F, 0x9B, 0xC6,               /* 1023: setnp dh */
+        0x79, 0x01,                     /* 1026: jns 1029 (not taken) */
+        0x45,                           /* 1028: inc ebp */
+        0x43,                           /* 1029: inc ebx (0) */
+        0x74, 0x01,                     /* 102A: jz 102d (taken) */
+        0x46,                           /* 102C: inc esi */
+        0x0F, 0xAF, 0xDB,               /* 102D: imul ebx, ebx (0) */
+        0x0F, 0x95, 0xC3,               /* 1030: setnz bl */
+        0xF4,                           /* 1033: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, zf_sf_pf_after_shifts_inc_dec_and_imul_from_the_result)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    zsp_run(&j);
+    zsp_run(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX] & 0xFFFF, 0x0000, "ZF 0, PF 0 after the SHR");
+    cr_expect_eq(j.cpu->r[R_ECX] & 0xFFFF, 0x0100, "SF 0 after the SHL; ZF after SHR BL");
+    cr_expect_eq(j.cpu->r[R_EDX] & 0xFFFF, 0x0001, "SF 1, PF 1 after the DEC");
+    cr_expect_eq(j.cpu->r[R_ESI] + j.cpu->r[R_EDI] + j.cpu->r[R_EBP], 2, "JNZ, JNS, JZ");
+    tm_free(&j);
+    tm_free(&i);
+}

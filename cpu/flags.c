@@ -2,7 +2,9 @@
  * flags.c - lazy arithmetic flags.
  *
  * Arithmetic instructions record (cc_op, cc_size, cc_res, cc_a, cc_b,
- * cc_aux) and the six flags are computed from that record only when read.
+ * cc_aux) and the six flags are computed from that record only when read
+ * (an ADD or SUB record's result is a + b or a - b: the translator leaves
+ * cc_res out of them).
  * Each flag is a small formula over the operands and the result:
  *   CF  carry/borrow out of the top bit (ADC/SBB: with the carry-in)
  *   AF  carry out of bit 3:  bit 4 of (a ^ b ^ res)

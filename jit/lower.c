@@ -195,13 +195,10 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
 }
 
 /* EAX = the effective offset of in's memory operand (insn_ea). */
-static void emit_ea(struct lower *lw, const struct insn *in)
+/* in's memory operand as a host address form over the cached base and
+ * index (m.base == m.index == X_NOREG: the displacement alone). */
+static struct xmem ea_form(struct lower *lw, const struct insn *in)
 {
-    struct cbuf *c = &lw->c;
-    if (in->base == REG_NONE && in->index == REG_NONE) {
-        x_movi32(c, X_RAX, in->adsize == 16 ? ((uint32_t)in->disp & 0xFFFF) : (uint32_t)in->disp);
-        return;
-    }
     struct xmem m = { X_NOREG, X_NOREG, in->scale, in->disp };
     if (in->base != REG_NONE) {
         m.base = rc_reg(lw, in->base);
@@ -213,13 +210,28 @@ static void emit_ea(struct lower *lw, const struct insn *in)
         m.base = m.index;
         m.index = X_NOREG;
     }
-    if (m.index == X_NOREG && m.disp == 0 && m.base != X_NOREG) {
-        x_mov32(c, X_RAX, m.base);
+    return m;
+}
+
+/* dst = the offset form m computes (32 bits). */
+static void emit_ea_form(struct lower *lw, struct xmem m, int dst)
+{
+    struct cbuf *c = &lw->c;
+    if (m.base == X_NOREG && m.index == X_NOREG) {
+        x_movi32(c, dst, (uint32_t)m.disp);
+    } else if (m.index == X_NOREG && m.disp == 0) {
+        x_mov32(c, dst, m.base);
     } else {
-        x_lea32(c, X_RAX, m);
+        x_lea32(c, dst, m);
     }
+}
+
+/* EAX = the effective offset of in's memory operand (insn_ea). */
+static void emit_ea(struct lower *lw, const struct insn *in)
+{
+    emit_ea_form(lw, ea_form(lw, in), X_RAX);
     if (in->adsize == 16) {
-        x_movzx16(c, X_RAX, X_RAX);
+        x_movzx16(&lw->c, X_RAX, X_RAX);
     }
 }
 
@@ -918,6 +930,15 @@ static bool lower_push_pop(struct lower *lw, const struct insn *in, uint32_t eip
 
 static bool lower_lea(struct lower *lw, const struct insn *in)
 {
+    if (in->opsize == 32 && in->adsize == 32) {
+        /* straight into the destination's host register: the base and
+         * index were used last, so making its slot evicts neither */
+        struct xmem m = ea_form(lw, in);
+        int i = rc_slot(lw, in->reg, false);
+        emit_ea_form(lw, m, rc_host[i]);
+        lw->rc.dirty |= (uint8_t)(1u << i);
+        return true;
+    }
     emit_ea(lw, in);
     store_greg(lw, in->reg, in->opsize, X_RAX);
     return true;

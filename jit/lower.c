@@ -190,6 +190,7 @@ static struct lower_stub *new_stub(struct lower *lw, int kind)
     s->defer = lw->defer;
     s->defer_imm = lw->defer_imm;
     s->stop = false;
+    s->dst = X_RDX;
     s->rc = lw->rc;
     return s;
 }
@@ -327,7 +328,7 @@ static const void *st_helper(int size)
 /* The call of a slow path: EIP, icount and the guest registers as at the
  * instruction's start (rc: the register cache there). */
 static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32_t eip,
-                           unsigned pending, const struct rc_state *rc)
+                           unsigned pending, const struct rc_state *rc, int dst)
 {
     bool store = kind == STUB_STORE;
     struct cbuf *c = &lw->c;
@@ -349,7 +350,7 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
     }
     rc_restore(lw, rc, 0);
     if (!store) {
-        x_mov32(c, X_RDX, X_RAX);
+        x_mov32(c, dst, X_RAX);     /* (after the restore: dst may be a cache register) */
     }
 }
 
@@ -393,7 +394,7 @@ static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t 
 {
     if (!seg_flat(lw, seg)) {
         lower_materialize(lw);
-        emit_slow_call(lw, kind, seg, size, eip, lw->pending, &lw->rc);
+        emit_slow_call(lw, kind, seg, size, eip, lw->pending, &lw->rc, X_RDX);
         return;
     }
     uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
@@ -477,7 +478,7 @@ void lower_emit_stubs(struct lower *lw)
             x_patch32(x_jmp32(c), lw->j->exit_null);
             continue;
         }
-        emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending, &s->rc);
+        emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending, &s->rc, s->dst);
         if (s->stop) {
             /* the store hit translated code: leave after the instruction
              * (the slow call wrote the cache back already) */
@@ -757,6 +758,22 @@ static bool lower_mov(struct lower *lw, const struct insn *in, uint32_t eip, uin
         emit_ea(lw, in);
         load_greg(lw, X_RDX, in->reg, size);
         emit_store_last(lw, in->seg, size, eip, next);
+        return true;
+    }
+    if (fn == op_mov_Gv_Ev && size == 32 && in->mod != 3 && seg_flat(lw, in->seg)) {
+        /* a dword load straight into the destination's host register */
+        emit_ea(lw, in);
+        int i = rc_slot(lw, in->reg, false);
+        uint8_t *miss = emit_tlb(lw, TLB_READ, 4);
+        x_ld32(&lw->c, rc_host[i], (struct xmem){ X_RSI, X_RAX, 0, 0 });
+        struct lower_stub *s = new_stub(lw, STUB_LOAD);
+        s->site = miss;
+        s->resume = lw->c.p;
+        s->eip = eip;
+        s->seg = (uint8_t)in->seg;
+        s->size = 32;
+        s->dst = (uint8_t)rc_host[i];
+        lw->rc.dirty |= (uint8_t)(1u << i);
         return true;
     }
     if (fn == op_mov_Gv_Ev || fn == op_mov_Gb_Eb) {

@@ -38,6 +38,7 @@ struct lower_stub {
     uint16_t pending;
     uint32_t defer, defer_imm;  /* deferred flags to apply first (struct lower) */
     bool stop;          /* a store's: leave at stop_next if it hit translated code */
+    uint8_t dst;        /* a load's destination host register */
     uint32_t stop_next;
     struct rc_state rc; /* the register cache where the stub was made */
 };

@@ -619,6 +619,10 @@ Test(jit, fault_after_an_alu_operation_shows_its_flags)
     const uint8_t sub_inc[] = { 0x2D, 0x82, 0x00, 0x00, 0x00, 0x41 }; /* sub eax, 0x82; inc */
     f = deferred_shift_flags(sub_inc, sizeof(sub_inc));
     cr_expect_eq(f & F_CF, 0, "no borrow out of the SUB");
+    /* the load's destination is cached and dirty when it faults: the
+     * handler sees the value from before the load */
+    const uint8_t edx_dirty[] = { 0x8D, 0x50, 0x05 };           /* lea edx, [eax+5] */
+    deferred_shift_flags(edx_dirty, sizeof(edx_dirty));
     const uint8_t or_inc[] = { 0x09, 0xC8, 0x41 };              /* or eax, ecx; inc ecx */
     f = deferred_shift_flags(or_inc, sizeof(or_inc));
     cr_expect_eq(f & F_CF, 0, "CF from the OR");

@@ -69,7 +69,6 @@ static void jit_raise_de(struct cpu *cpu)
     cpu_fault(cpu, EX_DE, EXC_NOERR);
 }
 
-/* A deferred shift or rotate code: width, kind (ModRM reg) and count. */
 /*
  * Deferred flags (struct lower): a shift or rotate by n (EBP: its source),
  * or a 32-bit logic operation, or an ADD/SUB of the immediate defer_imm
@@ -175,6 +174,16 @@ void lower_flush_icount(struct lower *lw)
         x_alu64i_mem(&lw->c, XA_ADD, CPU_FIELD(icount), (int32_t)lw->pending);
         lw->pending = 0;
     }
+}
+
+uint8_t *lower_budget_check(struct lower *lw, int cc, uint8_t **n_at)
+{
+    struct cbuf *c = &lw->c;
+    x_ld64(c, X_RAX, CPU_FIELD(icount));
+    x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched with the count */
+    *n_at = c->p - 1;
+    x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
+    return x_jcc32(c, cc);
 }
 
 static struct lower_stub *new_stub(struct lower *lw, int kind)
@@ -354,9 +363,10 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
     }
 }
 
-/* The access at host address RSI + RAX, with its slow path (from `miss`) as a stub. */
+/* The access at host address RSI + RAX, with its slow path (from `miss`) as
+ * a stub; a load's value goes to `dst`. */
 static void emit_host_access(struct lower *lw, int kind, int seg, int size, uint32_t eip,
-                             uint8_t *miss)
+                             uint8_t *miss, int dst)
 {
     struct cbuf *c = &lw->c;
     struct xmem m = { X_RSI, X_RAX, 0, 0 };
@@ -369,11 +379,11 @@ static void emit_host_access(struct lower *lw, int kind, int seg, int size, uint
             x_st8(c, m, X_RDX);
         }
     } else if (size == 32) {
-        x_ld32(c, X_RDX, m);
+        x_ld32(c, dst, m);
     } else if (size == 16) {
-        x_ldzx16(c, X_RDX, m);
+        x_ldzx16(c, dst, m);
     } else {
-        x_ldzx8(c, X_RDX, m);
+        x_ldzx8(c, dst, m);
     }
     struct lower_stub *s = new_stub(lw, kind);
     s->site = miss;
@@ -381,6 +391,7 @@ static void emit_host_access(struct lower *lw, int kind, int seg, int size, uint
     s->eip = eip;
     s->seg = (uint8_t)seg;
     s->size = (uint8_t)size;
+    s->dst = (uint8_t)dst;
 }
 
 /*
@@ -398,7 +409,7 @@ static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t 
         return;
     }
     uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
-    emit_host_access(lw, kind, seg, size, eip, miss);
+    emit_host_access(lw, kind, seg, size, eip, miss, X_RDX);
 }
 
 /*
@@ -415,7 +426,7 @@ static void emit_store_rmw(struct lower *lw, int seg, int size, uint32_t eip)
         return;
     }
     x_op_reg(c, true, "\x85", 1, X_RSI, X_RSI, false);     /* test rsi, rsi */
-    emit_host_access(lw, STUB_STORE, seg, size, eip, x_jcc32(c, XC_E));
+    emit_host_access(lw, STUB_STORE, seg, size, eip, x_jcc32(c, XC_E), X_RDX);
 }
 
 static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)
@@ -765,14 +776,7 @@ static bool lower_mov(struct lower *lw, const struct insn *in, uint32_t eip, uin
         emit_ea(lw, in);
         int i = rc_slot(lw, in->reg, false);
         uint8_t *miss = emit_tlb(lw, TLB_READ, 4);
-        x_ld32(&lw->c, rc_host[i], (struct xmem){ X_RSI, X_RAX, 0, 0 });
-        struct lower_stub *s = new_stub(lw, STUB_LOAD);
-        s->site = miss;
-        s->resume = lw->c.p;
-        s->eip = eip;
-        s->seg = (uint8_t)in->seg;
-        s->size = 32;
-        s->dst = (uint8_t)rc_host[i];
+        emit_host_access(lw, STUB_LOAD, in->seg, 32, eip, miss, rc_host[i]);
         lw->rc.dirty |= (uint8_t)(1u << i);
         return true;
     }

@@ -108,6 +108,10 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
                 uint8_t *end);
 /* Write the dirty cached guest registers back (the block leaves here). */
 void lower_sync(struct lower *lw);
+/* The budget check: a jump (its rel32 returned) taken when icount plus the
+ * block's count compares `cc` against jit_limit; *n_at is the imm8 count,
+ * patched once the block is translated. */
+uint8_t *lower_budget_check(struct lower *lw, int cc, uint8_t **n_at);
 /* Add the retired-but-uncounted instructions to cpu->icount. */
 void lower_flush_icount(struct lower *lw);
 /* Call in->op->fn(cpu, in) as the interpreter would (EA, EIP, NEXT_EIP set). */

@@ -239,11 +239,7 @@ void lower_back_edge(struct lower *lw, const struct rc_state *hs, const uint8_t 
         }
     }
     lower_flush_icount(lw);
-    x_ld64(c, X_RAX, CPU_FIELD(icount));
-    x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched with the count */
-    *n_at = c->p - 1;
-    x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
-    uint8_t *loop = x_jcc32(c, XC_BE);
+    uint8_t *loop = lower_budget_check(lw, XC_BE, n_at);
     if (!c->overflow) {
         x_patch32(loop, head);
     }

@@ -335,12 +335,8 @@ static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
  */
 static uint8_t *emit_entry(struct tctx *t)
 {
-    struct cbuf *c = &t->lw.c;
-    x_ld64(c, X_RAX, CPU_FIELD(icount));
-    x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched below */
-    uint8_t *n_at = c->p - 1;
-    x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
-    t->entry_fail = x_jcc32(c, XC_A);
+    uint8_t *n_at;
+    t->entry_fail = lower_budget_check(&t->lw, XC_A, &n_at);
     return n_at;
 }
 

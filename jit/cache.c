@@ -71,10 +71,12 @@ static bool map_views(struct jit *j, size_t size)
 /*
  * The trampoline: jit_enter(cpu, code) saves the callee-saved registers,
  * keeps the stack 16-byte aligned for the helper calls, loads RBX and
- * jumps to the block; the epilogue undoes it and returns RAX.
+ * H_ICOUNT and jumps to the block; the epilogue stores the count back,
+ * undoes the rest and returns RAX.
  */
 static void emit_trampoline(struct jit *j)
 {
+    _Static_assert(H_ICOUNT == X_R14, "the count lives in a callee-saved register");
     struct cbuf c = { j->rw, j->rw + j->size, false };
     static const int saved[] = { X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15 };
     for (int i = 0; i < 6; i++) {
@@ -82,8 +84,10 @@ static void emit_trampoline(struct jit *j)
     }
     x_alu64i(&c, XA_SUB, X_RSP, 8);
     x_mov64(&c, X_RBX, X_RDI);
+    x_ld64(&c, H_ICOUNT, xm(X_RBX, (int32_t)offsetof(struct cpu, icount)));
     x_jmp_reg(&c, X_RSI);
     j->epilogue = c.p;
+    x_st64(&c, xm(X_RBX, (int32_t)offsetof(struct cpu, icount)), H_ICOUNT);
     x_alu64i(&c, XA_ADD, X_RSP, 8);
     for (int i = 5; i >= 0; i--) {
         x_pop(&c, saved[i]);

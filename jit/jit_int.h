@@ -8,8 +8,11 @@
  * view the emitter and the chain patcher write through, and an executable
  * view the CPU runs; the two are never the same mapping.
  *
- * Generated code runs with RBX = struct cpu *.  Guest registers stay in
- * struct cpu; host registers are scratch between guest instructions.  A
+ * Generated code runs with RBX = struct cpu * and R14 (H_ICOUNT) = the
+ * instruction count: cpu->icount is stale while translated code runs, and
+ * is written from R14 before any call that may read it or fault, and by
+ * the epilogue.  Guest registers live in struct cpu between blocks (within
+ * one, the register cache of lower.h holds some in host registers).  A
  * block is entered through the trampoline (jit_enter) and leaves through
  * its epilogue, returning NULL ("look up cpu->eip") or one of its chainable
  * exits (a direct branch whose rel32 the loop may point at the next block).
@@ -84,6 +87,8 @@ struct jit_fast {
 /* < 128: the entry check adds the count as a sign-extended imm8 */
 #define JIT_MAX_BLOCK_INSNS 100
 #define JIT_PAGES (1u << 20)    /* 4 KiB pages of the 32-bit physical space */
+
+#define H_ICOUNT 14     /* X_R14 (x86_64.h): callee-saved, so helpers keep it */
 
 typedef const struct jit_exit *jit_enter_fn(struct cpu *cpu, const uint8_t *code);
 

@@ -28,7 +28,6 @@ enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP, STUB_DE };
 
 #define H_A X_R12       /* first operand */
 #define H_B X_R13       /* second operand */
-#define H_ADDR X_R14    /* an offset kept across a load (read-modify-write, stack) */
 #define H_RES X_R15     /* result */
 #define H_CF X_RBP      /* carry-in of ADC/SBB */
 
@@ -171,16 +170,28 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
 void lower_flush_icount(struct lower *lw)
 {
     if (lw->pending) {
-        x_alu64i_mem(&lw->c, XA_ADD, CPU_FIELD(icount), (int32_t)lw->pending);
+        x_alu64i(&lw->c, XA_ADD, H_ICOUNT, (int32_t)lw->pending);
         lw->pending = 0;
+    }
+}
+
+/* cpu->icount = the count `extra` instructions on (for a call that may
+ * read it or fault); RCX is clobbered. */
+static void st_icount(struct lower *lw, unsigned extra)
+{
+    struct cbuf *c = &lw->c;
+    if (extra) {
+        x_lea64(c, X_RCX, xm(H_ICOUNT, (int32_t)extra));
+        x_st64(c, CPU_FIELD(icount), X_RCX);
+    } else {
+        x_st64(c, CPU_FIELD(icount), H_ICOUNT);
     }
 }
 
 uint8_t *lower_budget_check(struct lower *lw, int cc, uint8_t **n_at)
 {
     struct cbuf *c = &lw->c;
-    x_ld64(c, X_RAX, CPU_FIELD(icount));
-    x_alu64i(c, XA_ADD, X_RAX, 0x7F);   /* imm8 form: patched with the count */
+    x_lea64(c, X_RAX, xm(H_ICOUNT, 0x7F));     /* disp8 form: patched with the count */
     *n_at = c->p - 1;
     x_alu64_ld(c, XA_CMP, X_RAX, CPU_FIELD(jit_limit));
     return x_jcc32(c, cc);
@@ -256,6 +267,7 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
     x_st32i(c, CPU_FIELD(eip), eip);
     x_st32i(c, CPU_FIELD(next_eip), next);
     lower_flush_icount(lw);
+    st_icount(lw, 0);
     /* the handler reads and writes guest registers in struct cpu */
     for (int i = 0; i < RC_SLOTS; i++) {
         rc_evict(lw, i);
@@ -263,6 +275,7 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
     x_mov64(c, X_RDI, X_RBX);
     x_movi64(c, X_RSI, (uint64_t)(uintptr_t)in);
     x_call_abs(c, (const void *)in->op->fn);
+    x_ld64(c, H_ICOUNT, CPU_FIELD(icount));
     lw->pending = 1;
     lw->host_flags = false;
     lw->cc_known = false;
@@ -340,22 +353,27 @@ static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32
                            unsigned pending, const struct rc_state *rc, int dst)
 {
     bool store = kind == STUB_STORE;
+    bool rmw = kind == STUB_RMW;    /* EAX, the offset, survives for the store */
     struct cbuf *c = &lw->c;
     x_st32i(c, CPU_FIELD(eip), eip);
-    if (pending) {
-        x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), (int32_t)pending);
-    }
+    st_icount(lw, pending);
     rc_spill(lw, rc);           /* a fault shows struct cpu */
-    rc_save(lw, rc, 0);
+    if (rmw) {
+        x_push(c, X_RAX);
+    }
+    rc_save(lw, rc, rmw);
     if (store) {
         x_mov32(c, X_RCX, X_RDX);
     }
     x_mov32(c, X_RDX, X_RAX);
     x_movi32(c, X_RSI, (uint32_t)seg);
     x_mov64(c, X_RDI, X_RBX);
-    x_call_abs(c, store ? st_helper(size) : kind == STUB_RMW ? rmw_helper(size) : ld_helper(size));
-    if (pending) {
-        x_alu64i_mem(c, XA_SUB, CPU_FIELD(icount), (int32_t)pending);
+    x_call_abs(c, store ? st_helper(size) : rmw ? rmw_helper(size) : ld_helper(size));
+    if (rmw) {
+        x_mov32(c, X_RDX, X_RAX);   /* (an RMW's read goes to EDX) */
+        rc_restore(lw, rc, 1);
+        x_pop(c, X_RAX);
+        return;
     }
     rc_restore(lw, rc, 0);
     if (!store) {
@@ -475,16 +493,14 @@ void lower_emit_stubs(struct lower *lw)
         if (s->kind == STUB_DE) {
             rc_spill(lw, &s->rc);
             x_st32i(c, CPU_FIELD(eip), s->eip);
-            if (s->pending) {
-                x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending);
-            }
+            st_icount(lw, s->pending);
             x_mov64(c, X_RDI, X_RBX);
             x_call_abs(c, (const void *)jit_raise_de);     /* does not return */
             continue;
         }
         if (s->kind == STUB_STOP) {
             rc_spill(lw, &s->rc);
-            x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending);
+            x_alu64i(c, XA_ADD, H_ICOUNT, s->pending);
             x_st32i(c, CPU_FIELD(eip), s->eip);
             x_patch32(x_jmp32(c), lw->j->exit_null);
             continue;
@@ -495,7 +511,7 @@ void lower_emit_stubs(struct lower *lw)
              * (the slow call wrote the cache back already) */
             x_cmp8i_mem(c, CPU_FIELD(jit_stop), 0);
             x_patch32(x_jcc32(c, XC_E), s->resume);
-            x_alu64i_mem(c, XA_ADD, CPU_FIELD(icount), s->pending + 1);
+            x_alu64i(c, XA_ADD, H_ICOUNT, s->pending + 1);
             x_st32i(c, CPU_FIELD(eip), s->stop_next);
             x_patch32(x_jmp32(c), lw->j->exit_null);
             continue;
@@ -509,7 +525,7 @@ void lower_emit_stubs(struct lower *lw)
 
 /* --- operands --- */
 
-/* H = the E operand (register or memory); for `rmw`, H_ADDR keeps its offset. */
+/* H = the E operand (register or memory); for `rmw`, EAX keeps its offset. */
 static void load_E_as(struct lower *lw, const struct insn *in, int size, int h, uint32_t eip,
                       bool rmw)
 {
@@ -518,9 +534,6 @@ static void load_E_as(struct lower *lw, const struct insn *in, int size, int h, 
         return;
     }
     emit_ea(lw, in);
-    if (rmw) {
-        x_mov32(&lw->c, H_ADDR, X_RAX);
-    }
     emit_load_as(lw, in->seg, size, eip, rmw);
     if (h != X_RDX) {
         x_mov32(&lw->c, h, X_RDX);
@@ -700,7 +713,6 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     alu_op(lw, op, size);
     if (mem_dst) {
         /* the store first: if it faults, the flags are untouched */
-        x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
         emit_store_rmw(lw, in->seg, size, eip);
     }
@@ -813,14 +825,20 @@ static bool lower_ext(struct lower *lw, const struct insn *in, int from, bool sx
     return true;
 }
 
+/* ESP += n, after the stack access (which left the cache as it was). */
+static void esp_add(struct lower *lw, int n)
+{
+    x_alu32i(&lw->c, XA_ADD, rc_reg(lw, R_ESP), (uint32_t)n);
+    rc_set_dirty(lw, R_ESP);
+}
+
 /* PUSH of H (EDX) at SS:ESP - size/8, 32-bit stack only. */
 static void emit_push(struct lower *lw, int size, uint32_t eip)
 {
     struct cbuf *c = &lw->c;
     x_lea32(c, X_RAX, xm(rc_reg(lw, R_ESP), -size / 8));
-    x_mov32(c, H_ADDR, X_RAX);
     emit_store(lw, S_SS, size, eip);
-    store_greg(lw, R_ESP, 32, H_ADDR);
+    esp_add(lw, -size / 8);
 }
 
 static bool stack_ok(const struct lower *lw)
@@ -885,11 +903,8 @@ bool lower_ret(struct lower *lw, const struct insn *in, uint32_t eip)
         return false;
     }
     load_greg(lw, X_RAX, R_ESP, 32);
-    x_mov32(c, H_ADDR, X_RAX);
     emit_load(lw, S_SS, in->opsize, eip);
-    uint32_t n = (uint32_t)in->opsize / 8 + (in->opcode == 0xC2 ? (in->imm & 0xFFFF) : 0);
-    x_alu32i(c, XA_ADD, H_ADDR, n);
-    store_greg(lw, R_ESP, 32, H_ADDR);
+    esp_add(lw, in->opsize / 8 + (in->opcode == 0xC2 ? (in->imm & 0xFFFF) : 0));
     x_st32(c, CPU_FIELD(eip), X_RDX);
     return true;
 }
@@ -941,10 +956,8 @@ static bool lower_push_pop(struct lower *lw, const struct insn *in, uint32_t eip
     }
     /* POP r: read, ESP += size, then the register (POP ESP loads ESP) */
     load_greg(lw, X_RAX, R_ESP, 32);
-    x_mov32(c, H_ADDR, X_RAX);
     emit_load(lw, S_SS, in->opsize, eip);
-    x_alu32i(c, XA_ADD, H_ADDR, (uint32_t)in->opsize / 8);
-    store_greg(lw, R_ESP, 32, H_ADDR);
+    esp_add(lw, in->opsize / 8);
     store_greg(lw, in->opcode & 7, in->opsize, X_RDX);
     return true;
 }
@@ -1042,7 +1055,6 @@ static bool lower_incdec(struct lower *lw, const struct insn *in, bool dec, int 
     }
     emit_incdec(lw, dec, size);
     if (mem) {
-        x_mov32(c, X_RAX, H_ADDR);
         x_mov32(c, X_RDX, H_RES);
         emit_store_rmw(lw, in->seg, size, eip);
     }

@@ -370,6 +370,53 @@ Test(jit, device_write_from_a_store_inside_the_block)
     tm_free(&i);
 }
 
+/* A device register that reads as the CPU's instruction count (the way a
+ * timer under -icount sees it). */
+static uint32_t counter_read(void *opaque, uint32_t off, int size)
+{
+    const struct cpu *cpu = opaque;
+    return (uint32_t)cpu->icount;
+}
+
+static void counter_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+}
+
+static const struct io_ops counter_ops = { counter_read, counter_write, 7 };
+
+static void read_counter(struct tm *t)
+{
+    flat32(t, false);
+    cr_assert_eq(bus_map_mmio(t->bus, MMIO, 0x1000, &counter_ops, t->cpu), 0);
+    const uint8_t code[] = {
+        0x90,                                   /* 1000: nop */
+        0x90,                                   /* 1001: nop */
+        0xA1, 0x00, 0x00, 0x1F, 0x00,           /* 1002: mov eax, [0x1F0000] */
+        0x41,                                   /* 1007: inc ecx */
+        0x8B, 0x15, 0x00, 0x00, 0x1F, 0x00,     /* 1008: mov edx, [0x1F0000] */
+        0xBF, 0x03, 0x00, 0x00, 0x00,           /* 100e: mov edi, 3 */
+        0x03, 0x35, 0x00, 0x00, 0x1F, 0x00,     /* 1013: add esi, [0x1F0000] */
+        0x4F,                                   /* 1019: dec edi */
+        0x75, 0xF7,                             /* 101a: jnz 1013 */
+        0xF4,                                   /* 101c: hlt */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, a_device_reads_the_exact_instruction_count)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    read_counter(&j);
+    read_counter(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EDX] - j.cpu->r[R_EAX], 2, "mov and inc retired between the reads");
+    cr_expect_eq(j.cpu->r[R_ESI], 3 * j.cpu->r[R_EDX] + 2 + 5 + 8,
+                 "the loop reads at +2, +5 and +8: esi %u, edx %u", j.cpu->r[R_ESI],
+                 j.cpu->r[R_EDX]);
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /*
  * Linear 0x300000 maps the code's physical page too.  The loop rewrites
  * its first instruction through the alias; then the same bytes run at the

@@ -880,7 +880,7 @@ bool lower_call_push(struct lower *lw, const struct insn *in, uint32_t eip, uint
     }
     x_movi32(c, X_RDX, next);
     emit_push(lw, in->opsize, eip);
-    lower_stop_check(lw, next, 1);
+    lower_stop_check(lw, target, 1);    /* (the CALL is done: it goes on at the target) */
     /* the return-address cache: (next, the code there, this site) */
     ras_index(lw, 0, 1);
     x_st32i(c, ras_field(offsetof(struct jit_ras, eip)), next);

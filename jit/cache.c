@@ -146,6 +146,7 @@ void jit_cache_flush(struct jit *j)
         if (b->valid) {
             j->page_blocks[b->key.phys >> 12] = NULL;
             j->code_pages[b->key.phys >> 12] = 0;
+            b->valid = false;   /* an exit of it the caller still holds is not chained */
         }
     }
     if (j->check) {

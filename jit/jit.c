@@ -207,8 +207,13 @@ static bool jit_exec(struct cpu *cpu, uint64_t limit)
     j->n_entries++;
     const struct jit_exit *x = j->enter(cpu, jit_rx(j, b->code));
     if (x && x->blk->valid && !x->to && cpu->icount < cpu->jit_limit) {
-        /* a direct branch: chain it */
+        /* a direct branch: chain it, unless translating the target flushed
+         * the cache (x's code and block slot are reused then) */
+        uint64_t flushes = j->n_flushes;
         struct jit_block *to = find_or_translate(j, cpu, &host);
+        if (j->n_flushes != flushes) {
+            return true;
+        }
         uint32_t from_lin = x->blk->key.cs_base + x->blk->key.eip;
         uint32_t to_lin = cpu->seg[S_CS].base + cpu->eip;
         if (to && x->blk->valid && ((from_lin ^ to_lin) & ~0xFFFu) == 0 &&

@@ -370,6 +370,84 @@ Test(jit, device_write_from_a_store_inside_the_block)
     tm_free(&i);
 }
 
+/*
+ * A CALL whose push lands on translated code (a stack that shares a page
+ * with code: the push kills the block there and stops the chain) must
+ * still go on at its target, with the return address pushed once.
+ */
+static void call_push_into_code(struct tm *t)
+{
+    flat32(t, false);
+    tm_put(t, 0x17FC, 0xC343, 2);               /* 17fc: inc ebx; ret */
+    tm_put(t, 0x1100, 0x000007B9, 4);           /* 1100: mov ecx, 7 */
+    tm_put(t, 0x1104, 0xF400, 2);               /*       (imm's last byte); hlt */
+    const uint8_t code[] = {
+        0xBC, 0x00, 0x20, 0x00, 0x00,           /* 1000: mov esp, 0x2000 */
+        0xE8, 0xF2, 0x07, 0x00, 0x00,           /* 1005: call 17fc (translates it) */
+        0xBC, 0x00, 0x18, 0x00, 0x00,           /* 100a: mov esp, 0x1800 */
+        0xE8, 0xEC, 0x00, 0x00, 0x00,           /* 100f: call 1100 (pushes over 17fc) */
+        0xF4,                                   /* 1014: hlt (not reached) */
+    };
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, a_call_whose_push_kills_a_block_goes_on_at_its_target)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    call_push_into_code(&j);
+    call_push_into_code(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX], 1, "the first call ran 17fc");
+    cr_expect_eq(j.cpu->r[R_ECX], 7, "the second call ran its target");
+    cr_expect_eq(j.cpu->eip, 0x1106);
+    cr_expect_eq(j.cpu->r[R_ESP], 0x17FC);
+    cr_expect_eq(tm_get(&j, 0x17FC, 4), 0x1014, "the return address");
+    cr_expect_geq(jit_of(&j)->n_invalidated, 1, "the push killed the block at 17fc");
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/*
+ * With room for two blocks, translating the third flushes the cache while
+ * the loop holds the unchained exit of the second: that exit (whose code
+ * the third block's now overwrites) must not be chained.
+ */
+static void flush_between_exit_and_chain(struct tm *t, bool jit)
+{
+    flat32(t, false);
+    if (jit) {
+        jit_of(t)->max_blocks = 2;
+    }
+    uint8_t c3[40 * 3 + 6];
+    for (int n = 0; n < 40; n++) {
+        memcpy(c3 + 3 * n, "\x83\xC0\x01", 3);   /* add eax, 1 */
+    }
+    memcpy(c3 + 120, "\x89\xC3\xF4", 3);          /* mov ebx, eax; hlt */
+    memcpy(tm_ram(t, 0x1200), c3, 123);
+    tm_notify(t, 0x1200, 123);
+    const uint8_t b2[] = { 0x83, 0xC0, 0x01, 0x83, 0xF8, 0x64, 0x0F, 0x85, 0xF4, 0x00, 0x00, 0x00 };
+    memcpy(tm_ram(t, 0x1100), b2, sizeof(b2));      /* add eax, 1; cmp eax, 100; jne 1200 */
+    tm_notify(t, 0x1100, sizeof(b2));
+    const uint8_t code[] = {
+        0x31, 0xC0,                             /* 1000: xor eax, eax */
+        0x83, 0xF8, 0x01,                       /* 1002: cmp eax, 1 */
+        0x0F, 0x85, 0xF5, 0x00, 0x00, 0x00,     /* 1005: jne 1100 */
+    };
+    tm_run(t, code, sizeof(code), 1000);
+}
+
+Test(jit, a_flush_between_an_exit_and_its_chaining)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    flush_between_exit_and_chain(&j, true);
+    flush_between_exit_and_chain(&i, false);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->r[R_EBX], 41);
+    cr_expect_geq(jit_of(&j)->n_flushes, 1);
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /* A device register that reads as the CPU's instruction count (the way a
  * timer under -icount sees it). */
 static uint32_t counter_read(void *opaque, uint32_t off, int size)

@@ -29,6 +29,10 @@ void mmu_flush(struct cpu *cpu, bool keep_global);
 void mmu_invlpg(struct cpu *cpu, uint32_t lin);
 /* The write entries of physical page `page` (a page number) get TLB_CODE. */
 void mmu_mark_code(struct cpu *cpu, uint32_t page);
+/* ...and lose it again (the page holds no translated code any more). */
+void mmu_unmark_code(struct cpu *cpu, uint32_t page);
+/* The same for every page (the translator dropped all its code). */
+void mmu_unmark_all_code(struct cpu *cpu);
 
 /* Whole-word copies where the host is little-endian, as guest memory is. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -26,7 +26,7 @@
 
 #define TLB_ENTRIES (sizeof(((struct cpu *)0)->tlb) / sizeof(struct tlb_entry))
 
-enum { VISIT_FLUSH, VISIT_REGION, VISIT_CODE };
+enum { VISIT_FLUSH, VISIT_REGION, VISIT_CODE, VISIT_UNCODE };
 
 /* Apply op to entry n (FLUSH: drop it unless global and `arg` keeps globals). */
 static void tlb_visit_one(struct cpu *cpu, uint32_t n, int op, uint32_t arg)
@@ -47,8 +47,14 @@ static void tlb_visit_one(struct cpu *cpu, uint32_t n, int op, uint32_t arg)
         }
         break;
     case VISIT_CODE:        /* write entries of physical page arg */
-        if ((n / TLB_SIZE) % TLB_KINDS == TLB_WRITE && (e->phys & ~0xFFFu) == arg << 12) {
-            e->tag |= TLB_CODE;     /* stores now take the slow path */
+    case VISIT_UNCODE:
+        if ((n / TLB_SIZE) % TLB_KINDS == TLB_WRITE &&
+            ((e->phys & ~0xFFFu) == arg << 12 || arg == UINT32_MAX)) {
+            if (op == VISIT_CODE) {
+                e->tag |= TLB_CODE;     /* stores now take the slow path */
+            } else {
+                e->tag &= ~TLB_CODE;    /* (a write entry: its page is writable) */
+            }
         }
         break;
     }
@@ -105,6 +111,16 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin)
 void mmu_mark_code(struct cpu *cpu, uint32_t page)
 {
     tlb_visit(cpu, true, VISIT_CODE, page);
+}
+
+void mmu_unmark_code(struct cpu *cpu, uint32_t page)
+{
+    tlb_visit(cpu, true, VISIT_UNCODE, page);
+}
+
+void mmu_unmark_all_code(struct cpu *cpu)
+{
+    tlb_visit(cpu, true, VISIT_UNCODE, UINT32_MAX);
 }
 
 /* Data breakpoint n of DR7: enabled with R/W = 01 (write) or 11 (read/write). */

@@ -11,7 +11,9 @@
  * Blocks are found by a hash of (physical address, EIP) and listed per
  * physical page.  A page that holds blocks is marked in code_pages; the MMU
  * then gives it no write TLB entry, so every store to it reaches the bus,
- * whose write_notify hook calls jit_invalidate().  An invalidated block is
+ * whose write_notify hook calls jit_invalidate() (a page left without
+ * blocks gets fast write entries again; one whose stores keep missing its
+ * blocks loses them all, DATA_PAGE_MISSES).  An invalidated block is
  * unhashed, its incoming chains are pointed back at their stubs, and its
  * entry is overwritten with a jump to the null exit, so code still inside
  * it (a block that modified itself) leaves at the next check.  Its memory
@@ -154,6 +156,9 @@ void jit_cache_flush(struct jit *j)
     }
     memset(j->hash, 0, sizeof(j->hash));
     memset(j->fast, 0, sizeof(j->fast));
+    if (!j->check) {
+        mmu_unmark_all_code(j->cpu);    /* stores go fast again everywhere */
+    }
     j->nblocks = 0;
     j->ninsns = 0;
     emit_trampoline(j);
@@ -257,6 +262,15 @@ static void kill_block(struct jit *j, struct jit_block *b)
     j->n_invalidated++;
 }
 
+/*
+ * A page whose stores have missed its blocks this many times is taken for
+ * data with stale code on it (a page the guest freed and reused): its
+ * blocks go, so its stores stop taking the slow path.  A block still in
+ * use is translated again, at the cost of one translation per this many
+ * stores.
+ */
+#define DATA_PAGE_MISSES 64
+
 void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len)
 {
     uint64_t end = (uint64_t)phys + len;
@@ -264,19 +278,29 @@ void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len)
         if (!j->code_pages[page]) {
             continue;
         }
+        /* code_pages[page] - 1 counts the stores that missed its blocks */
+        bool all = !j->check && j->code_pages[page] >= DATA_PAGE_MISSES;
+        bool hit = false;
         struct jit_block **pp = &j->page_blocks[page];
         while (*pp) {
             struct jit_block *b = *pp;
-            if (b->key.phys < end && phys < b->end_phys) {
+            if (all || (b->key.phys < end && phys < b->end_phys)) {
                 *pp = b->pnext;
                 kill_block(j, b);
                 j->cpu->jit_stop = 1;
+                hit = true;
             } else {
                 pp = &b->pnext;
             }
         }
-        if (!j->page_blocks[page] && !j->check) {
+        if (j->check) {
+            continue;   /* lockstep: every store goes to the bus anyway */
+        }
+        if (!j->page_blocks[page]) {
             j->code_pages[page] = 0;
+            mmu_unmark_code(j->cpu, page);      /* its stores go fast again */
+        } else if (!hit) {
+            j->code_pages[page]++;
         }
     }
 }

@@ -108,7 +108,8 @@ struct jit {
     struct jit_block *hash[1u << JIT_HASH_BITS];
     struct jit_fast fast[JIT_FAST_SIZE];     /* direct-mapped front of hash */
     struct jit_block **page_blocks;  /* [JIT_PAGES] */
-    uint8_t *code_pages;             /* [JIT_PAGES]: 1 if blocks came from it */
+    uint8_t *code_pages;             /* [JIT_PAGES]: nonzero if blocks came from it
+                                      * (1 + its stores that missed them) */
     unsigned max_block_insns;
     struct jit_check *check;         /* lockstep mode (check.c), or NULL */
     /* statistics */

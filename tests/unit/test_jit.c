@@ -448,6 +448,43 @@ Test(jit, a_flush_between_an_exit_and_its_chaining)
     tm_free(&i);
 }
 
+/*
+ * A page that once ran code and now holds data: stores to it miss its one
+ * block; after DATA_PAGE_MISSES (64) of them the block goes and the page's
+ * write TLB entry is a fast one again.
+ */
+static void stores_to_a_former_code_page(struct tm *t)
+{
+    flat32(t, false);
+    tm_put(t, 0x2000, 0xC3, 1);                 /* 2000: ret */
+    const uint8_t code[] = {
+        0xBC, 0x00, 0x80, 0x00, 0x00,           /* 1000: mov esp, 0x8000 */
+        0xE8, 0xF6, 0x0F, 0x00, 0x00,           /* 1005: call 2000 (fills the fetch TLB) */
+        0xE8, 0xF1, 0x0F, 0x00, 0x00,           /* 100a: call 2000 (translates it) */
+        0xB9, 0x64, 0x00, 0x00, 0x00,           /* 100f: mov ecx, 100 */
+        0x89, 0x0D, 0x00, 0x28, 0x00, 0x00,     /* 1014: mov [0x2800], ecx */
+        0x49,                                   /* 101a: dec ecx */
+        0x75, 0xF7,                             /* 101b: jnz 1014 */
+        0xF4,                                   /* 101d: hlt */
+    };
+    tm_run(t, code, sizeof(code), 1000);
+}
+
+Test(jit, a_page_whose_stores_keep_missing_its_blocks_loses_them)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    stores_to_a_former_code_page(&j);
+    stores_to_a_former_code_page(&i);
+    expect_same(&j, &i);
+    cr_expect_eq(j.cpu->eip, 0x101e);
+    cr_expect_eq(jit_of(&j)->n_invalidated, 1, "the block at 2000 went, nothing else: %llu", (unsigned long long)jit_of(&j)->n_invalidated);
+    cr_expect_null(block_at(&j, 0x2000));
+    const struct tlb_entry *e = &j.cpu->tlb[TLB_SLOT(0, TLB_WRITE, 0x2800u)];
+    cr_expect_eq(e->tag, 0x2000u, "a fast write entry: tag %#x", e->tag);
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /* A device register that reads as the CPU's instruction count (the way a
  * timer under -icount sees it). */
 static uint32_t counter_read(void *opaque, uint32_t off, int size)

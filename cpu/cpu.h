@@ -197,6 +197,10 @@ struct cpu {
      */
     uint64_t jit_limit;
     uint8_t jit_stop;
+    /* Scratch of translated code: a deferred instruction's source or
+     * result (jit/lower.c, the flags only a fault could see), and the
+     * carry-in of an ADC/SBB across its memory read. */
+    uint32_t jit_defer, jit_carry;
     /*
      * Return-address cache of translated code (jit/lower.c): an inline
      * CALL pushes its return EIP with the host code of the block there

@@ -29,7 +29,8 @@ enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP, STUB_DE };
 #define H_A X_R12       /* first operand */
 #define H_B X_R13       /* second operand */
 #define H_RES X_R15     /* result */
-#define H_CF X_RBP      /* carry-in of ADC/SBB */
+#define DEFER_VAL CPU_FIELD(jit_defer)   /* the deferred instruction's source or result */
+#define CARRY_IN CPU_FIELD(jit_carry)   /* an ADC/SBB's carry-in, across its read */
 
 /*
  * cc_op and cc_size (op | size << 8) with the two padding bytes after
@@ -69,9 +70,9 @@ static void jit_raise_de(struct cpu *cpu)
 }
 
 /*
- * Deferred flags (struct lower): a shift or rotate by n (EBP: its source),
+ * Deferred flags (struct lower): a shift or rotate by n (cpu->jit_defer: its source),
  * or a 32-bit logic operation, or an ADD/SUB of the immediate defer_imm
- * (EBP: the result).
+ * (cpu->jit_defer: the result).
  */
 enum { DEFER_SHIFT = 1, DEFER_ALU = 2 };
 
@@ -85,9 +86,10 @@ static uint32_t defer_alu(int cc)
     return DEFER_ALU << 16 | 32 << 8 | (uint32_t)cc;
 }
 
-/* The deferred instruction's record, from EBP (v) and its immediate. */
-static void jit_defer_flags(struct cpu *cpu, uint32_t v, uint32_t code, uint32_t imm)
+/* The deferred instruction's record, from cpu->jit_defer and its immediate. */
+static void jit_defer_flags(struct cpu *cpu, uint32_t code, uint32_t imm)
 {
+    uint32_t v = cpu->jit_defer;
     if (code >> 16 == DEFER_SHIFT) {
         cpu_shift(cpu, (code >> 5) & 7, (code >> 8) & 0xFF, v, code & 31);
         return;
@@ -104,9 +106,8 @@ static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32
     x_push(c, X_RAX);
     x_push(c, X_RDX);
     rc_save(lw, rc, 2);
-    x_mov32(c, X_RSI, H_CF);
-    x_movi32(c, X_RDX, code);
-    x_movi32(c, X_RCX, imm);
+    x_movi32(c, X_RSI, code);
+    x_movi32(c, X_RDX, imm);
     x_mov64(c, X_RDI, X_RBX);
     x_call_abs(c, (const void *)jit_defer_flags);
     rc_restore(lw, rc, 2);
@@ -126,7 +127,10 @@ static void emit_defer_cf(struct lower *lw, int dst)
             return;
         }
         /* ADD: CF = res < imm; SUB: CF = a < imm, a = res + imm */
-        x_lea32(c, dst, xm(H_CF, cc == CC_ADD ? 0 : (int32_t)lw->defer_imm));
+        x_ld32(c, dst, DEFER_VAL);
+        if (cc != CC_ADD) {
+            x_alu32i(c, XA_ADD, dst, lw->defer_imm);
+        }
         x_alu32i(c, XA_CMP, dst, lw->defer_imm);
         x_setcc(c, XC_B, dst);
         x_movzx8(c, dst, dst);
@@ -135,7 +139,7 @@ static void emit_defer_cf(struct lower *lw, int dst)
     int size = (int)(code >> 8 & 0xFF), kind = (int)(code >> 5 & 7);
     unsigned n = code & 31;
     bool left = kind == 0 || kind == 4 || kind == 6;    /* ROL, SHL, SAL */
-    x_mov32(c, dst, H_CF);
+    x_ld32(c, dst, DEFER_VAL);
     x_shifti32(c, XS_SHR, dst, (uint8_t)(left ? (unsigned)size - n : n - 1));
     x_alu32i(c, XA_AND, dst, 1);
 }
@@ -585,7 +589,7 @@ static void alu_op(struct lower *lw, int op, int size)
     struct cbuf *c = &lw->c;
     x_mov32(c, H_RES, H_A);
     if (op == XA_ADC || op == XA_SBB) {
-        x_op_reg(c, false, "\x0F\xBA", 2, 4, H_CF, false);   /* bt ebp, 0: CF = carry-in */
+        x_op_mem(c, false, "\x0F\xBA", 2, 4, CARRY_IN, false);   /* bt [carry], 0 */
         x_byte(c, 0);
     }
     int hop = op == 7 ? XA_SUB : op;
@@ -619,7 +623,7 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
     if (!imm && b < 0) {
         b = rc_reg(lw, g_dst ? in->rm : src);
     }
-    /* flags only a fault could see: the result waits in EBP (the
+    /* flags only a fault could see: the result waits in jit_defer (the
      * operands follow from it and the immediate) */
     bool defer = write && lw->live && !lw->live_read &&
                  (cc == CC_LOGIC || (imm && (cc == CC_ADD || cc == CC_SUB)));
@@ -647,7 +651,7 @@ static bool lower_alu_reg(struct lower *lw, const struct insn *in, int op, bool 
         x_alu32(c, hop, res, b);
     }
     if (defer) {
-        x_mov32(c, H_CF, res);      /* (a move: the host flags stay) */
+        x_st32(c, DEFER_VAL, res);      /* (a store: the host flags stay) */
         lw->defer = defer_alu(cc);
         lw->defer_imm = imm ? in->imm : 0;
         lw->defer_fresh = true;
@@ -694,7 +698,8 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
            : op == XA_ADC ? CC_ADC : op == XA_SBB ? CC_SBB : CC_LOGIC;
     bool carry = op == XA_ADC || op == XA_SBB;
     if (carry) {
-        emit_cf(lw, H_CF);
+        lower_cond_value(lw, XC_B);
+        x_st32(c, CARRY_IN, X_RAX);
     }
     if (op == 8) {
         op = XA_AND;
@@ -719,7 +724,8 @@ static bool lower_alu(struct lower *lw, const struct insn *in, int op, int size,
     if (lw->live) {
         set_cc(lw, cc, size, cc != CC_LOGIC);
         if (carry) {
-            x_st32(c, CPU_FIELD(cc_aux), H_CF);
+            x_ld32(c, X_RCX, CARRY_IN);
+            x_st32(c, CPU_FIELD(cc_aux), X_RCX);
         }
     } else {
         lw->cc_known = false;
@@ -1204,7 +1210,7 @@ static bool lower_shift_narrow(struct lower *lw, const struct insn *in, int size
     load_greg(lw, H_RES, in->rm, size);         /* zero-extended */
     bool defer = live && !lw->live_read;
     if (defer) {
-        x_mov32(c, H_CF, H_RES);
+        x_st32(c, DEFER_VAL, H_RES);
     }
     static const int hop[8] = { 0, 0, 0, 0, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
     if (size == 16) {
@@ -1248,11 +1254,11 @@ static bool lower_shift(struct lower *lw, const struct insn *in, bool live)
     }
     static const int hop[8] = { XS_ROL, XS_ROR, XS_RCL, XS_RCR, XS_SHL, XS_SHR, XS_SHL, XS_SAR };
     int res = rc_reg(lw, in->rm);   /* shifted where it is cached */
-    /* flags only a fault could see: slow paths compute them from EBP
-     * (not by CL: a count of 0 would skip setting EBP) */
+    /* flags only a fault could see: slow paths compute them from jit_defer
+     * (not by CL: a count of 0 would skip setting it) */
     bool defer = live && !lw->live_read && !by_cl;
     if (defer) {
-        x_mov32(c, H_CF, res);
+        x_st32(c, DEFER_VAL, res);
     }
     uint8_t *skip = NULL;
     if (by_cl) {
@@ -1376,7 +1382,7 @@ bool lower_insn(struct lower *lw, const struct insn *in, uint32_t eip, uint32_t 
     if (lw->defer) {
         int fx = lower_flag_effect(in);
         if (is_incdec(fn) && !(fx & FX_READS)) {
-            overwrites = true;      /* its CF comes from EBP (emit_defer_cf) */
+            overwrites = true;      /* its CF comes from jit_defer (emit_defer_cf) */
         } else if (fx & (FX_READS | FX_PARTIAL)) {
             lower_materialize(lw);
         } else {

@@ -17,12 +17,13 @@
 
 /*
  * Guest registers cached in host registers within a block: RC_SLOTS
- * caller-saved host registers (R8-R11, RDI), each free or holding one
- * 32-bit guest register, clean (equal to struct cpu's copy) or dirty.
- * Every exit and fault path writes the dirty ones back; calls that do not
- * touch guest registers save the occupied ones on the host stack.
+ * host registers (R8-R11, RDI, RBP), each free or holding one 32-bit
+ * guest register, clean (equal to struct cpu's copy) or dirty.  Every
+ * exit and fault path writes the dirty ones back; calls that do not touch
+ * guest registers save the occupied caller-saved ones on the host stack
+ * (RBP survives calls by itself).
  */
-#define RC_SLOTS 5
+#define RC_SLOTS 6
 struct rc_state {
     int8_t greg[RC_SLOTS];  /* the guest register in each slot, or -1 */
     uint8_t dirty;          /* bit per slot */
@@ -55,11 +56,11 @@ struct lower {
     bool live;          /* the current instruction's flags are read later */
     bool live_read;     /* ...by an instruction or an exit, not only a fault */
     /*
-     * A shift's or rotate's flags not computed yet: EBP holds its source
+     * A shift's or rotate's flags not computed yet: cpu->jit_defer holds its source
      * and `defer` its kind, width and count (0: none); or a 32-bit logic
-     * operation's or ADD/SUB immediate's: EBP holds the result.  Applied only if a
+     * operation's or ADD/SUB immediate's: jit_defer holds the result.  Applied only if a
      * fault needs them (slow paths apply them first) or before anything
-     * that reads the flags; INC/DEC take their CF straight from EBP.
+     * that reads the flags; INC/DEC take their CF straight from jit_defer.
      */
     uint32_t defer, defer_imm;
     bool defer_fresh;       /* the current instruction set `defer` */

@@ -7,7 +7,7 @@
  */
 #include "lower.h"
 
-const int rc_host[RC_SLOTS] = { X_R8, X_R9, X_R10, X_R11, X_RDI };
+const int rc_host[RC_SLOTS] = { X_R8, X_R9, X_R10, X_R11, X_RDI, X_RBP };
 
 static struct xmem greg_mem(int r)
 {
@@ -75,14 +75,20 @@ int rc_reg(struct lower *lw, int r)
     return rc_host[rc_slot(lw, r, true)];
 }
 
-/* Save (push) the occupied slots of rc around a call that leaves guest
- * registers alone; `extra` registers were pushed before.  RSP stays
- * 16-byte aligned at the call. */
+/* Save (push) the occupied caller-saved slots of rc around a call that
+ * leaves guest registers alone; `extra` registers were pushed before.
+ * RSP stays 16-byte aligned at the call. */
+/* Slot i is occupied by a register a call may clobber. */
+static bool rc_clobbered(const struct rc_state *rc, int i)
+{
+    return rc->greg[i] >= 0 && rc_host[i] != X_RBP;
+}
+
 void rc_save(struct lower *lw, const struct rc_state *rc, int extra)
 {
     int n = extra;
     for (int i = 0; i < RC_SLOTS; i++) {
-        if (rc->greg[i] >= 0) {
+        if (rc_clobbered(rc, i)) {
             x_push(&lw->c, rc_host[i]);
             n++;
         }
@@ -96,13 +102,13 @@ void rc_restore(struct lower *lw, const struct rc_state *rc, int extra)
 {
     int n = extra;
     for (int i = 0; i < RC_SLOTS; i++) {
-        n += rc->greg[i] >= 0;
+        n += rc_clobbered(rc, i);
     }
     if (n & 1) {
         x_alu64i(&lw->c, XA_ADD, X_RSP, 8);
     }
     for (int i = RC_SLOTS; i-- > 0;) {
-        if (rc->greg[i] >= 0) {
+        if (rc_clobbered(rc, i)) {
             x_pop(&lw->c, rc_host[i]);
         }
     }

@@ -485,6 +485,52 @@ Test(jit, a_page_whose_stores_keep_missing_its_blocks_loses_them)
     tm_free(&i);
 }
 
+/*
+ * Seven live guest registers, more than the cache holds, around a memory
+ * slow path (a TLB miss: a call) and then a page fault: every cached
+ * register, callee-saved host registers among them, must come through
+ * the call and be written back for the fault.
+ */
+static void seven_registers(struct tm *t, uint32_t addr)
+{
+    flat32(t, true);
+    tm_put(t, 0x3000, 0x1000, 4);
+    uint8_t code[] = {
+        0xB8, 1, 0, 0, 0, 0xBB, 2, 0, 0, 0,     /* mov eax, 1; mov ebx, 2 */
+        0xB9, 3, 0, 0, 0, 0xBA, 4, 0, 0, 0,     /* mov ecx, 3; mov edx, 4 */
+        0xBE, 5, 0, 0, 0, 0xBF, 6, 0, 0, 0,     /* mov esi, 5; mov edi, 6 */
+        0xBD, 7, 0, 0, 0,                       /* mov ebp, 7 */
+        0x01, 0xD8, 0x01, 0xD1, 0x01, 0xFE,     /* add eax, ebx; add ecx, edx; add esi, edi */
+        0x01, 0xC5,                             /* add ebp, eax */
+        0x8B, 0x15, 0x00, 0x30, 0x00, 0x00,     /* mov edx, [0x3000] (a miss) */
+        0x8B, 0x1D, 0x00, 0x30, 0x00, 0x00,     /* mov ebx, [addr] */
+        0x01, 0xC8, 0x01, 0xF0, 0x01, 0xE8,     /* add eax, ecx; add eax, esi; add eax, ebp */
+        0x01, 0xD0, 0x01, 0xF8, 0x01, 0xD8,     /* add eax, edx; add eax, edi; add eax, ebx */
+        0xF4,                                   /* hlt */
+    };
+    memcpy(code + 51, &addr, 4);
+    tm_run(t, code, sizeof(code), 100);
+}
+
+Test(jit, seven_live_registers_around_a_call_and_a_fault)
+{
+    for (int f = 0; f < 2; f++) {
+        uint32_t addr = f ? 0x500000 : 0x3000;  /* beyond the identity map: #PF */
+        struct tm j = jit_machine(), i = interp_machine();
+        seven_registers(&j, addr);
+        seven_registers(&i, addr);
+        expect_same(&j, &i);
+        if (f) {
+            cr_expect_eq(j.cpu->cr2, 0x500000);
+            cr_expect_eq(j.cpu->r[R_EBP], 10, "ebp written back before the fault");
+        } else {
+            cr_expect_eq(j.cpu->r[R_EAX], 3 + 7 + 11 + 10 + 0x1000 + 6 + 0x1000);
+        }
+        tm_free(&j);
+        tm_free(&i);
+    }
+}
+
 /* A device register that reads as the CPU's instruction count (the way a
  * timer under -icount sees it). */
 static uint32_t counter_read(void *opaque, uint32_t off, int size)

@@ -279,7 +279,6 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
     x_mov64(c, X_RDI, X_RBX);
     x_movi64(c, X_RSI, (uint64_t)(uintptr_t)in);
     x_call_abs(c, (const void *)in->op->fn);
-    x_ld64(c, H_ICOUNT, CPU_FIELD(icount));
     lw->pending = 1;
     lw->host_flags = false;
     lw->cc_known = false;

@@ -273,6 +273,10 @@ struct cpu {
     const struct cpu_accel *accel;
     void *accel_opaque;
     const uint8_t *code_pages;
+    /* A run may go past its budget by one block of translated code (time
+     * is the host's, so nothing depends on where a run ends); otherwise
+     * the interpreter runs the instructions left when no block fits. */
+    bool run_may_overrun;
 
     /* machine hooks (set by the board) */
     void *hook_opaque;

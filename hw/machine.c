@@ -201,6 +201,7 @@ struct machine *machine_new(const struct machine_config *cfg, char *err, size_t 
     }
     cpu_init(m->cpu, m->bus);
     m->deterministic = cfg->icount_shift >= 0;
+    m->cpu->run_may_overrun = !m->deterministic;
     clock_init(&m->clock, m->deterministic ? CLOCK_DETERMINISTIC : CLOCK_REALTIME,
                &m->cpu->icount);
     if (m->deterministic) {

@@ -32,6 +32,7 @@
 
 #define MAX_BLOCKS (1u << 18)
 #define MAX_INSNS (1u << 21)
+#define MAX_EXITS (1u << 20)
 
 static unsigned hash_of(uint32_t phys, uint32_t eip)
 {
@@ -111,9 +112,11 @@ int jit_cache_init(struct jit *j, size_t code_size)
     j->max_insns = MAX_INSNS;
     j->blocks = calloc(j->max_blocks, sizeof(*j->blocks));
     j->insns = calloc(j->max_insns, sizeof(*j->insns));
+    j->max_xpool = MAX_EXITS;
+    j->xpool = calloc(j->max_xpool, sizeof(*j->xpool));
     j->page_blocks = calloc(JIT_PAGES, sizeof(*j->page_blocks));
     j->code_pages = calloc(JIT_PAGES, 1);
-    if (!j->blocks || !j->insns || !j->page_blocks || !j->code_pages) {
+    if (!j->blocks || !j->insns || !j->xpool || !j->page_blocks || !j->code_pages) {
         jit_cache_free(j);
         return -1;
     }
@@ -132,11 +135,13 @@ void jit_cache_free(struct jit *j)
     }
     free(j->blocks);
     free(j->insns);
+    free(j->xpool);
     free(j->page_blocks);
     free(j->code_pages);
     j->rw = j->rx = NULL;
     j->blocks = NULL;
     j->insns = NULL;
+    j->xpool = NULL;
     j->page_blocks = NULL;
     j->code_pages = NULL;
 }
@@ -161,6 +166,7 @@ void jit_cache_flush(struct jit *j)
     }
     j->nblocks = 0;
     j->ninsns = 0;
+    j->nxpool = 0;
     emit_trampoline(j);
     j->n_flushes++;
 }
@@ -188,6 +194,16 @@ struct jit_block *jit_block_alloc(struct jit *j)
 struct insn *jit_insn_alloc(struct jit *j)
 {
     return j->ninsns < j->max_insns ? &j->insns[j->ninsns++] : NULL;
+}
+
+struct jit_exit *jit_exit_alloc(struct jit *j)
+{
+    if (j->nxpool >= j->max_xpool) {
+        return NULL;
+    }
+    struct jit_exit *x = &j->xpool[j->nxpool++];
+    memset(x, 0, sizeof(*x));
+    return x;
 }
 
 /* Stores to this page must reach the bus: its write TLB entries become TLB_CODE ones. */
@@ -284,7 +300,7 @@ void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len)
         struct jit_block **pp = &j->page_blocks[page];
         while (*pp) {
             struct jit_block *b = *pp;
-            if (all || (b->key.phys < end && phys < b->end_phys)) {
+            if (all || (b->lo_phys < end && phys < b->end_phys)) {
                 *pp = b->pnext;
                 kill_block(j, b);
                 j->cpu->jit_stop = 1;

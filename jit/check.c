@@ -168,20 +168,24 @@ void jit_check_free(struct jit *j)
     j->check = NULL;
 }
 
+/* The block's code in address order (it runs from its entry, through
+ * the branches it follows, not necessarily in this order). */
 static void list_block(const struct jit_block *b, const uint8_t *host)
 {
     bool code32 = b->key.flags & JK_CODE32;
     int size32 = code32 && !(b->key.flags & JK_VM);
-    uint32_t eip = b->key.eip, pos = 0;
-    for (uint32_t i = 0; i < b->ninsn; i++) {
+    uint32_t pos = b->lo_phys & 0xFFF, end = pos + (b->end_phys - b->lo_phys);
+    const uint8_t *page = host - (b->key.phys & 0xFFF);
+    uint32_t eip = b->key.eip - (b->key.phys - b->lo_phys);
+    while (pos < end) {
         struct insn in;
-        int len = insn_decode_buf(&in, host + pos, 4096 - (b->key.phys & 0xFFF) - pos, size32);
+        int len = insn_decode_buf(&in, page + pos, 4096 - pos, size32);
         char buf[96];
         if (len <= 0) {
             break;
         }
         insn_disasm(&in, eip, buf, sizeof(buf));
-        fprintf(stderr, "    %08" PRIx32 "  %s\n", eip, buf);
+        fprintf(stderr, "   %s%08" PRIx32 "  %s\n", eip == b->key.eip ? ">" : " ", eip, buf);
         pos += (uint32_t)len;
         eip += (uint32_t)len;
     }

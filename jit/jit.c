@@ -179,7 +179,7 @@ static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
     }
     b = jit_translate(j, &k, host);
     if (!b && (j->size - j->used < (1u << 16) || j->nblocks >= j->max_blocks ||
-               j->ninsns + 256 >= j->max_insns)) {
+               j->ninsns + 256 >= j->max_insns || j->nxpool + 256 >= j->max_xpool)) {
         jit_cache_flush(j);
         b = jit_translate(j, &k, host);
     }
@@ -189,13 +189,24 @@ static struct jit_block *find_or_translate(struct jit *j, struct cpu *cpu,
 static bool jit_exec(struct cpu *cpu, uint64_t limit)
 {
     struct jit *j = cpu->accel_opaque;
+    if (limit == j->tail_limit) {
+        return false;   /* the interpreter finishes this run */
+    }
     const uint8_t *host;
     struct jit_block *b = find_or_translate(j, cpu, &host);
     if (!b) {
         return false;
     }
     if (cpu->icount + b->ninsn > limit) {
-        return false;   /* it would overrun the budget: interpret the tail */
+        if (cpu->run_may_overrun) {
+            limit = cpu->icount + b->ninsn;     /* this block, then leave */
+        } else {
+            /* the interpreter runs the few instructions left (not a
+             * lookup, and maybe a translation from the middle of a loop,
+             * before each) */
+            j->tail_limit = limit;
+            return false;
+        }
     }
     if (j->check) {
         return jit_check_exec(j, b, host, limit);

@@ -63,6 +63,7 @@ struct jit_exit {
 
 struct jit_block {
     struct jit_key key;
+    uint32_t lo_phys;           /* its lowest byte (a block may branch back before its start) */
     uint32_t end_phys;          /* one past the last byte */
     uint32_t ninsn;
     uint8_t *code;              /* entry (writable view) */
@@ -71,7 +72,8 @@ struct jit_block {
     struct jit_block *hnext;    /* hash chain */
     struct jit_block *pnext;    /* blocks of the same physical page */
     struct jit_exit *in;        /* exits chained to this block */
-    struct jit_exit exits[2];
+    struct jit_exit *exits;     /* its own (struct jit's pool), nexits of them */
+    unsigned nexits;
 };
 
 #define JIT_HASH_BITS 16
@@ -105,12 +107,15 @@ struct jit {
     unsigned nblocks, max_blocks;
     struct insn *insns;
     unsigned ninsns, max_insns;
+    struct jit_exit *xpool;          /* the blocks' exits, allocated in order */
+    unsigned nxpool, max_xpool;
     struct jit_block *hash[1u << JIT_HASH_BITS];
     struct jit_fast fast[JIT_FAST_SIZE];     /* direct-mapped front of hash */
     struct jit_block **page_blocks;  /* [JIT_PAGES] */
     uint8_t *code_pages;             /* [JIT_PAGES]: nonzero if blocks came from it
                                       * (1 + its stores that missed them) */
     unsigned max_block_insns;
+    uint64_t tail_limit;             /* the run whose end the interpreter finishes */
     struct jit_check *check;         /* lockstep mode (check.c), or NULL */
     /* statistics */
     uint64_t n_translated, n_flushes, n_invalidated, n_chained;
@@ -133,6 +138,8 @@ struct jit_block *jit_block_find(struct jit *j, const struct jit_key *k);
 /* Allocate a block and n insn slots; NULL when the cache must be flushed. */
 struct jit_block *jit_block_alloc(struct jit *j);
 struct insn *jit_insn_alloc(struct jit *j);
+/* An exit of the block being translated; NULL when the pool is full. */
+struct jit_exit *jit_exit_alloc(struct jit *j);
 void jit_block_publish(struct jit *j, struct jit_block *b);
 void jit_chain(struct jit *j, struct jit_exit *x, struct jit_block *to);
 /* Guest or DMA write to [phys, phys + len): drop the blocks it touches. */

@@ -23,7 +23,10 @@
  *             waiting interrupt in);
  *   direct    JMP/CALL rel: a chainable exit to the target;
  *   cond      Jcc, LOOP, JCXZ and string instructions (whose REP form
- *             re-runs itself): two chainable exits, chosen by NEXT_EIP;
+ *             re-runs itself): two chainable exits, chosen by NEXT_EIP
+ *             (a Jcc in 32-bit code mostly does not end the block: it
+ *             goes on one way and leaves by a side exit the other, see
+ *             decode_block);
  *   indirect  RET, JMP/CALL r/m: a hash lookup of the target from
  *             generated code (jit_lookup_indirect), the loop on a miss.
  */
@@ -99,13 +102,25 @@ struct tinsn {
     bool live;          /* its flags may be seen later */
     bool live_read;     /* ...by a reader or an exit, not only a fault */
     bool followed;      /* a JMP the block continues through */
+    bool side;          /* a Jcc the block continues through: `next` is where
+                         * (its predicted way), side_to its other way out */
+    bool side_taken;    /* ...which is the taken one */
+    uint32_t side_to;
 };
+
+/* A side exit's jump, emitted in line, and what its exit code needs. */
+struct side_exit {
+    uint8_t *site;          /* rel32 of the Jcc to it */
+    uint32_t target;
+    unsigned pending;
+    struct rc_state rc;
+};
+#define MAX_SIDE_EXITS 16
 
 struct tctx {
     struct jit *j;
     struct lower lw;        /* emitter state shared with lower.c */
     struct jit_block *b;
-    unsigned nexits;
     uint8_t *entry_fail;    /* the entry check's jump to the block's fail stub */
     /* a loop block (a direct branch back to its start): */
     bool loop;
@@ -115,6 +130,8 @@ struct tctx {
     const uint8_t *head;        /* after the head's loads (second pass) */
     uint8_t *n_at[8];           /* counts to patch: the entry's, the back edges' */
     unsigned n_n_at;
+    struct side_exit side[MAX_SIDE_EXITS];
+    unsigned nside;
 };
 
 static void emit_indirect_exit(struct tctx *t);
@@ -131,7 +148,14 @@ static void exit_chain(struct tctx *t, uint32_t target)
     const struct jit_key *k = t->lw.k;
     if (t->loop && target == k->eip) {
         if (t->first_pass && !t->have_back) {
+            /* the head's arrangement; all of it dirty, as the head loads
+             * it (another back edge may come from a path that changed a
+             * register this one did not) */
             t->back_rc = t->lw.rc;
+            t->back_rc.dirty = 0;
+            for (int i = 0; i < RC_SLOTS; i++) {
+                t->back_rc.dirty |= (uint8_t)((t->back_rc.greg[i] >= 0) << i);
+            }
             t->have_back = true;
         }
         if (t->head && t->n_n_at < sizeof(t->n_at) / sizeof(t->n_at[0])) {
@@ -141,7 +165,12 @@ static void exit_chain(struct tctx *t, uint32_t target)
     }
     lower_flush_icount(&t->lw);
     lower_sync(&t->lw);
-    struct jit_exit *x = &t->b->exits[t->nexits++];
+    struct jit_exit *x = jit_exit_alloc(t->j);
+    if (!x) {
+        c->overflow = true;
+        return;
+    }
+    t->b->nexits++;
     x->blk = t->b;
     x->site = x_jmp32(c);
     uint32_t lin = k->cs_base + target;
@@ -255,6 +284,23 @@ static bool emit_jcc(struct tctx *t, const struct insn *in, uint32_t next)
     return true;
 }
 
+/*
+ * A Jcc the block goes on through: a jump to its side exit (emitted after
+ * the body, with the cache and count as here) when the way not predicted
+ * is taken.
+ */
+static void emit_side_jcc(struct tctx *t, const struct tinsn *ti)
+{
+    int cc = ti->in.opcode & 15;
+    t->lw.pending++;
+    uint8_t *site = lower_jcc(&t->lw, ti->side_taken ? cc : cc ^ 1);
+    struct side_exit *x = &t->side[t->nside++];
+    x->site = site;
+    x->target = ti->side_to;
+    x->pending = t->lw.pending;
+    x->rc = t->lw.rc;
+}
+
 static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
 {
     const struct insn *in = &ti->in;
@@ -263,6 +309,11 @@ static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
     op_fn *fn = in->op->fn;
     if (ti->followed) {
         t->lw.pending++;    /* the next instruction is its target */
+        return true;
+    }
+    if (ti->side) {
+        lower_materialize(&t->lw);      /* the side exit reads the flags */
+        emit_side_jcc(t, ti);
         return true;
     }
     if (kind == K_PLAIN && lower_insn(&t->lw, in, eip, next, live, ti->live_read)) {
@@ -350,46 +401,96 @@ static void emit_fail(struct tctx *t)
     x_patch32(x_jmp32(c), t->j->exit_null);
 }
 
+/* The page offset of eip if it is on the block's page and not decoded yet, else -1. */
+static int fresh_pos(const uint64_t *seen, const struct jit_key *k, uint32_t eip)
+{
+    int64_t pos = (int64_t)(k->phys & 0xFFF) + (int64_t)eip - (int64_t)k->eip;
+    if (pos < 0 || pos >= 4096 || (seen[pos / 64] >> (pos % 64) & 1)) {
+        return -1;
+    }
+    return (int)pos;
+}
+
+/*
+ * May the block go on at branch target eip?  Not where it has been (a
+ * loop), nor where a block starts already: the branch chains to that one
+ * (a block entered in the middle of a loop, after an interrupt, does not
+ * become a second copy of the loop).
+ */
+static bool may_follow(struct jit *j, const uint64_t *seen, const struct jit_key *k, uint32_t eip)
+{
+    int pos = fresh_pos(seen, k, eip);
+    if (pos < 0) {
+        return false;
+    }
+    struct jit_key at = *k;
+    at.phys = (k->phys & ~0xFFFu) + (uint32_t)pos;
+    at.eip = eip;
+    return !jit_block_find(j, &at);
+}
+
 /*
  * Decode the block's instructions (up to the first that ends it); 0 if
- * none.  A forward JMP rel to the same page in 32-bit code does not end
- * it: decoding goes on at its target (*bytes then spans what it skips).
+ * none.  In 32-bit code decoding goes on within the page through a forward
+ * JMP rel (at its target) and through a Jcc (the way static prediction
+ * picks: a backward branch taken, a forward one not; the other way becomes
+ * a side exit), but not into an instruction it decoded already: the block
+ * ends there (at its start: a loop).  *lo and *hi: the page offsets of the
+ * bytes it spans.
  */
 static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8_t *host,
-                             struct tinsn *ti, unsigned *bytes)
+                             struct tinsn *ti, unsigned *lo, unsigned *hi)
 {
     bool code32 = k->flags & JK_CODE32;
     int size32 = code32 && !(k->flags & JK_VM);
     uint32_t lim = code32 || k->cs_limit < 0xFFFF ? k->cs_limit : 0xFFFF;
-    unsigned avail = 4096 - (k->phys & 0xFFF), pos = 0, n = 0;
+    unsigned start = k->phys & 0xFFF, n = 0, nside = 0;
+    int pos = (int)start;
+    const uint8_t *page = host - start;
+    uint64_t seen[4096 / 64] = { 0 };   /* page offsets of the instructions decoded */
     uint32_t eip = k->eip;
+    *lo = *hi = start;
     while (n < j->max_block_insns) {
         struct tinsn *t = &ti[n];
-        int len = insn_decode_buf(&t->in, host + pos, avail - pos, size32);
+        int len = insn_decode_buf(&t->in, page + pos, 4096 - pos, size32);
         uint32_t last = eip + (uint32_t)len - 1;
         if (len <= 0 || last < eip || last > lim) {
             break;
         }
+        seen[pos / 64] |= 1ull << (pos % 64);
+        *lo = (unsigned)pos < *lo ? (unsigned)pos : *lo;
+        *hi = (unsigned)(pos + len) > *hi ? (unsigned)(pos + len) : *hi;
         t->eip = eip;
         t->next = code32 ? eip + (uint32_t)len : ((eip + (uint32_t)len) & 0xFFFF);
-        t->followed = false;
+        t->followed = t->side = false;
         n++;
-        pos += (unsigned)len;
-        uint32_t to = t->next + t->in.imm;
-        if (t->in.op->fn == op_jmp_J && code32 && t->in.opsize == 32 && to >= t->next &&
-            to <= lim && to - k->eip < avail && n < j->max_block_insns) {
+        op_fn *fn = t->in.op->fn;
+        uint32_t to = t->next + t->in.imm;  /* a branch's target */
+        bool rel32 = code32 && t->in.opsize == 32 && to <= lim && n < j->max_block_insns;
+        uint32_t go = t->next;      /* where decoding goes on */
+        if (fn == op_jmp_J && rel32 && to >= t->next && may_follow(j, seen, k, to)) {
             t->followed = true;
-            t->next = to;       /* (where the block goes on, or leaves to) */
-            pos = to - k->eip;
-            eip = to;
-            continue;
-        }
-        if (classify(&t->in) != K_PLAIN || pos >= avail || t->next < eip) {
+            t->next = go = to;      /* (where the block goes on, or leaves to) */
+        } else if (fn == op_jcc && rel32 && nside < MAX_SIDE_EXITS) {
+            /* backward: taken if it can go there */
+            go = to < t->next && may_follow(j, seen, k, to) ? to : t->next;
+            if (!may_follow(j, seen, k, go)) {
+                break;
+            }
+            t->side = true;
+            t->side_taken = go != to;
+            t->side_to = go != to ? to : t->next;
+            t->next = go;
+            nside++;
+        } else if (classify(&t->in) != K_PLAIN || t->next < eip) {
             break;
         }
-        eip = t->next;
+        pos = fresh_pos(seen, k, go);
+        if (pos < 0) {
+            break;
+        }
+        eip = go;
     }
-    *bytes = pos;
     return n;
 }
 
@@ -421,17 +522,21 @@ static void flag_liveness(struct tinsn *ti, unsigned n)
     }
 }
 
-/* Does a direct branch of the block go back to its start? */
+/* Does a way out of the block go back to its start? */
 static bool is_loop(const struct jit_key *k, const struct tinsn *ti, unsigned n)
 {
+    if (!(k->flags & JK_CODE32)) {
+        return false;
+    }
     for (unsigned i = 0; i < n; i++) {
         op_fn *fn = ti[i].in.op->fn;
-        if (!ti[i].followed && (fn == op_jcc || fn == op_jmp_J) && (k->flags & JK_CODE32) &&
-            ti[i].in.opsize == 32 && ti[i].next + ti[i].in.imm == k->eip) {
+        if (ti[i].side ? ti[i].side_to == k->eip
+                       : !ti[i].followed && (fn == op_jcc || fn == op_jmp_J) &&
+                             ti[i].in.opsize == 32 && ti[i].next + ti[i].in.imm == k->eip) {
             return true;
         }
     }
-    return false;
+    return n > 0 && ti[n - 1].next == k->eip;   /* decoding came back round to it */
 }
 
 /* Emit the block (entry check, body, exits, stubs); the instructions emitted. */
@@ -440,7 +545,9 @@ static unsigned translate_body(struct tctx *t, const struct tinsn *ti, unsigned 
     struct jit *j = t->j;
     lower_init(&t->lw, j, &t->b->key, j->rw + j->used, j->rw + j->used + MAX_BLOCK_CODE);
     t->b->code = t->lw.c.p;
-    t->nexits = 0;
+    t->b->exits = &j->xpool[j->nxpool];
+    t->b->nexits = 0;
+    t->nside = 0;
     t->n_n_at = 1;
     t->n_at[0] = emit_entry(t);
     t->head = NULL;
@@ -457,6 +564,13 @@ static unsigned translate_body(struct tctx *t, const struct tinsn *ti, unsigned 
     if (more) {
         exit_chain(t, ti[i - 1].next);
     }
+    for (unsigned s = 0; s < t->nside && !t->lw.c.overflow; s++) {
+        struct side_exit *x = &t->side[s];
+        x_patch32(x->site, t->lw.c.p);
+        t->lw.pending = x->pending;
+        t->lw.rc = x->rc;
+        exit_chain(t, x->target);
+    }
     lower_emit_stubs(&t->lw);
     emit_fail(t);
     return i;
@@ -468,7 +582,7 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
         return NULL;
     }
     struct tinsn ti[JIT_MAX_BLOCK_INSNS];
-    unsigned bytes, n = decode_block(j, k, host, ti, &bytes);
+    unsigned lo, hi, n = decode_block(j, k, host, ti, &lo, &hi);
     if (n == 0) {
         return NULL;
     }
@@ -477,7 +591,7 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
     if (!b) {
         return NULL;
     }
-    unsigned insns_mark = j->ninsns;
+    unsigned insns_mark = j->ninsns, exits_mark = j->nxpool;
     struct tctx t = { .j = j, .b = b, .loop = is_loop(k, ti, n) };
     b->key = *k;
     t.first_pass = t.loop;
@@ -485,19 +599,22 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
     if (t.loop && !t.lw.c.overflow && t.have_back) {
         /* again, with the head loading what the back edge holds */
         j->ninsns = insns_mark;
+        j->nxpool = exits_mark;
         t.first_pass = false;
         i = translate_body(&t, ti, n);
     }
     if (t.lw.c.overflow) {
         j->nblocks--;
         j->ninsns = insns_mark;
+        j->nxpool = exits_mark;
         return NULL;
     }
     b->ninsn = i;
     for (unsigned m = 0; m < t.n_n_at; m++) {
         *t.n_at[m] = (uint8_t)i;
     }
-    b->end_phys = k->phys + bytes;
+    b->lo_phys = (k->phys & ~0xFFFu) + lo;
+    b->end_phys = (k->phys & ~0xFFFu) + hi;
     j->used = ((size_t)(t.lw.c.p - j->rw) + 15) & ~(size_t)15;
     jit_block_publish(j, b);
     return b;

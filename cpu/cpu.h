@@ -201,6 +201,9 @@ struct cpu {
      * result (jit/lower.c, the flags only a fault could see), and the
      * carry-in of an ADC/SBB across its memory read. */
     uint32_t jit_defer, jit_carry;
+    /* Host addends of TLB lookups that covered the later accesses of a
+     * block through the same base registers too (jit/lower.c); 0: none. */
+    uintptr_t jit_page[4];
     /*
      * Return-address cache of translated code (jit/lower.c): an inline
      * CALL pushes its return EIP with the host code of the block there

@@ -5,17 +5,15 @@
  * handler would; the lockstep mode (jit/check.c) and the differential
  * tests (tests/cpu/difftest --accel jit) tie the two together.
  *
- * Host registers: RBX = struct cpu *; R8-R11 and RDI cache guest
+ * Host registers: RBX = struct cpu *; R8-R11, RDI and RBP cache guest
  * registers within a block (the register cache below).  Within one guest
  * instruction: EAX the guest offset of a memory operand, EDX the value
  * loaded or stored, ECX/ESI the TLB lookup, R12-R15 operands and results
  * (callee-saved, so they survive a slow-path call).
  *
- * Memory operands through a flat segment (base 0, limit 4 GiB, a present
- * writable data segment: the block's key says which are) take the TLB
- * lookup inline; a miss calls the jit_ld and jit_st helpers (cpu_rd, cpu_wr) out of line
- * with EIP and icount set for a precise fault.  Other segments call those
- * helpers in line.  Order follows the handlers: an instruction's memory
+ * Memory operands: jit/access.c (the TLB lookup in line on a flat
+ * segment, slow paths out of line with EIP and icount set for a precise
+ * fault).  Order follows the handlers: an instruction's memory
  * store comes before its register and flag updates, so a faulting store
  * leaves them untouched.
  */
@@ -23,8 +21,6 @@
 
 #include "cpu/mem.h"
 #include "cpu/ops.h"
-
-enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP, STUB_DE };
 
 #define H_A X_R12       /* first operand */
 #define H_B X_R13       /* second operand */
@@ -45,29 +41,6 @@ static void st_cc_op(struct cbuf *c, uint32_t op_size)
     x_st32i(c, CPU_FIELD(cc_op), op_size);
 }
 
-/* --- slow-path helpers (called from generated code) --- */
-
-static uint32_t jit_ld8(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 8); }
-static uint32_t jit_ld16(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 16); }
-static uint32_t jit_ld32(struct cpu *cpu, int seg, uint32_t off) { return cpu_rd(cpu, seg, off, 32); }
-/* The read of a read-modify-write: the write is checked first (#PF W=1). */
-static uint32_t jit_rmw(struct cpu *cpu, int seg, uint32_t off, int size)
-{
-    cpu_check_write(cpu, seg, off, size / 8);
-    return cpu_rd(cpu, seg, off, size);
-}
-static uint32_t jit_rmw8(struct cpu *cpu, int seg, uint32_t off) { return jit_rmw(cpu, seg, off, 8); }
-static uint32_t jit_rmw16(struct cpu *cpu, int seg, uint32_t off) { return jit_rmw(cpu, seg, off, 16); }
-static uint32_t jit_rmw32(struct cpu *cpu, int seg, uint32_t off) { return jit_rmw(cpu, seg, off, 32); }
-static void jit_st8(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 8, v); }
-static void jit_st16(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 16, v); }
-static void jit_st32(struct cpu *cpu, int seg, uint32_t off, uint32_t v) { cpu_wr(cpu, seg, off, 32, v); }
-
-/* DIV's divide error (a zero divisor or a quotient too wide), as div_acc raises it. */
-static void jit_raise_de(struct cpu *cpu)
-{
-    cpu_fault(cpu, EX_DE, EXC_NOERR);
-}
 
 /*
  * Deferred flags (struct lower): a shift or rotate by n (cpu->jit_defer: its source),
@@ -99,7 +72,7 @@ static void jit_defer_flags(struct cpu *cpu, uint32_t code, uint32_t imm)
 }
 
 /* Apply deferred flags; EAX, EDX and the cache survive. */
-static void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32_t code,
+void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32_t code,
                              uint32_t imm)
 {
     struct cbuf *c = &lw->c;
@@ -163,6 +136,8 @@ void lower_init(struct lower *lw, struct jit *j, const struct jit_key *k, uint8_
     lw->cc_known = false;
     lw->defer = 0;
     lw->nstubs = 0;
+    lw->pg.slot = -1;
+    lw->pg_valid = 0;
     for (int i = 0; i < RC_SLOTS; i++) {
         lw->rc.greg[i] = -1;
         lw->rc_used[i] = 0;
@@ -181,7 +156,7 @@ void lower_flush_icount(struct lower *lw)
 
 /* cpu->icount = the count `extra` instructions on (for a call that may
  * read it or fault); RCX is clobbered. */
-static void st_icount(struct lower *lw, unsigned extra)
+void st_icount(struct lower *lw, unsigned extra)
 {
     struct cbuf *c = &lw->c;
     if (extra) {
@@ -201,23 +176,6 @@ uint8_t *lower_budget_check(struct lower *lw, int cc, uint8_t **n_at)
     return x_jcc32(c, cc);
 }
 
-static struct lower_stub *new_stub(struct lower *lw, int kind)
-{
-    if (lw->nstubs == LOWER_MAX_STUBS) {
-        lw->c.overflow = true;   /* the translator ends the block earlier */
-        static struct lower_stub sink;
-        return &sink;
-    }
-    struct lower_stub *s = &lw->stubs[lw->nstubs++];
-    s->kind = (uint8_t)kind;
-    s->pending = (uint16_t)lw->pending;
-    s->defer = lw->defer;
-    s->defer_imm = lw->defer_imm;
-    s->stop = false;
-    s->dst = X_RDX;
-    s->rc = lw->rc;
-    return s;
-}
 
 /* EAX = the effective offset of in's memory operand (insn_ea). */
 /* in's memory operand as a host address form over the cached base and
@@ -272,6 +230,7 @@ void lower_call_handler(struct lower *lw, const struct insn *in, uint32_t eip, u
     x_st32i(c, CPU_FIELD(next_eip), next);
     lower_flush_icount(lw);
     st_icount(lw, 0);
+    lw->pg_valid = 0;   /* a handler may change the mapping (CR3, INVLPG, PAM) */
     /* the handler reads and writes guest registers in struct cpu */
     for (int i = 0; i < RC_SLOTS; i++) {
         rc_evict(lw, i);
@@ -300,230 +259,11 @@ void lower_stop_check(struct lower *lw, uint32_t next, unsigned retired)
 
 /* --- memory --- */
 
-static bool seg_flat(const struct lower *lw, int seg)
-{
-    return seg < 6 && (lw->k->flags & (JK_FLAT0 << seg));
-}
-
 /* Memory forms are inline only where segments are flat or the helpers apply. */
 static bool mem_ok(const struct lower *lw, int seg)
 {
     (void)lw;
     return seg < 6;
-}
-
-/* TLB lookup of [EAX, EAX + bytes) for kind; RSI = the addend on a hit. */
-static uint8_t *emit_tlb(struct lower *lw, int kind, int bytes)
-{
-    struct cbuf *c = &lw->c;
-    int user = ((lw->k->flags >> JK_CPL_SHIFT) & 3) == 3;
-    int32_t base = (int32_t)(offsetof(struct cpu, tlb) +
-                             (size_t)TLB_SLOT(user, kind, 0u) * sizeof(struct tlb_entry));
-    _Static_assert(sizeof(struct tlb_entry) == 16, "TLB entry: 2 quadwords");
-    x_mov32(c, X_RCX, X_RAX);
-    x_shifti32(c, XS_SHR, X_RCX, 12 - 4);
-    x_alu32i(c, XA_AND, X_RCX, (TLB_SIZE - 1) << 4);       /* index * 16 */
-    x_lea32(c, X_RSI, xm(X_RAX, bytes - 1));
-    x_alu32i(c, XA_AND, X_RSI, 0xFFFFF000u);
-    x_alu32_ld(c, XA_CMP, X_RSI,
-               (struct xmem){ X_RBX, X_RCX, 0, base + (int32_t)offsetof(struct tlb_entry, tag) });
-    uint8_t *miss = x_jcc32(c, XC_NE);
-    x_ld64(c, X_RSI, (struct xmem){ X_RBX, X_RCX, 0, base + (int32_t)offsetof(struct tlb_entry, addend) });
-    return miss;
-}
-
-static const void *ld_helper(int size)
-{
-    return size == 8 ? (const void *)jit_ld8 : size == 16 ? (const void *)jit_ld16
-                                                          : (const void *)jit_ld32;
-}
-
-static const void *rmw_helper(int size)
-{
-    return size == 8 ? (const void *)jit_rmw8 : size == 16 ? (const void *)jit_rmw16
-                                                           : (const void *)jit_rmw32;
-}
-
-static const void *st_helper(int size)
-{
-    return size == 8 ? (const void *)jit_st8 : size == 16 ? (const void *)jit_st16
-                                                          : (const void *)jit_st32;
-}
-
-/* The call of a slow path: EIP, icount and the guest registers as at the
- * instruction's start (rc: the register cache there). */
-static void emit_slow_call(struct lower *lw, int kind, int seg, int size, uint32_t eip,
-                           unsigned pending, const struct rc_state *rc, int dst)
-{
-    bool store = kind == STUB_STORE;
-    bool rmw = kind == STUB_RMW;    /* EAX, the offset, survives for the store */
-    struct cbuf *c = &lw->c;
-    x_st32i(c, CPU_FIELD(eip), eip);
-    st_icount(lw, pending);
-    rc_spill(lw, rc);           /* a fault shows struct cpu */
-    if (rmw) {
-        x_push(c, X_RAX);
-    }
-    rc_save(lw, rc, rmw);
-    if (store) {
-        x_mov32(c, X_RCX, X_RDX);
-    }
-    x_mov32(c, X_RDX, X_RAX);
-    x_movi32(c, X_RSI, (uint32_t)seg);
-    x_mov64(c, X_RDI, X_RBX);
-    x_call_abs(c, store ? st_helper(size) : rmw ? rmw_helper(size) : ld_helper(size));
-    if (rmw) {
-        x_mov32(c, X_RDX, X_RAX);   /* (an RMW's read goes to EDX) */
-        rc_restore(lw, rc, 1);
-        x_pop(c, X_RAX);
-        return;
-    }
-    rc_restore(lw, rc, 0);
-    if (!store) {
-        x_mov32(c, dst, X_RAX);     /* (after the restore: dst may be a cache register) */
-    }
-}
-
-/* The access at host address RSI + RAX, with its slow path (from `miss`) as
- * a stub; a load's value goes to `dst`. */
-static void emit_host_access(struct lower *lw, int kind, int seg, int size, uint32_t eip,
-                             uint8_t *miss, int dst)
-{
-    struct cbuf *c = &lw->c;
-    struct xmem m = { X_RSI, X_RAX, 0, 0 };
-    if (kind == STUB_STORE) {
-        if (size == 32) {
-            x_st32(c, m, X_RDX);
-        } else if (size == 16) {
-            x_st16(c, m, X_RDX);
-        } else {
-            x_st8(c, m, X_RDX);
-        }
-    } else if (size == 32) {
-        x_ld32(c, dst, m);
-    } else if (size == 16) {
-        x_ldzx16(c, dst, m);
-    } else {
-        x_ldzx8(c, dst, m);
-    }
-    struct lower_stub *s = new_stub(lw, kind);
-    s->site = miss;
-    s->resume = c->p;
-    s->eip = eip;
-    s->seg = (uint8_t)seg;
-    s->size = (uint8_t)size;
-    s->dst = (uint8_t)dst;
-}
-
-/*
- * A memory access at seg:EAX: STUB_LOAD and STUB_RMW leave the value in
- * EDX (zero-extended; RMW, the read of a read-modify-write, goes through
- * the write TLB so it faults as a write), STUB_STORE stores EDX's low
- * `size` bits.  Flat segments look the TLB up in line, a miss goes to an
- * out-of-line stub; other segments call the helper in line.
- */
-static void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t eip)
-{
-    if (!seg_flat(lw, seg)) {
-        lower_materialize(lw);
-        emit_slow_call(lw, kind, seg, size, eip, lw->pending, &lw->rc, X_RDX);
-        return;
-    }
-    uint8_t *miss = emit_tlb(lw, kind == STUB_LOAD ? TLB_READ : TLB_WRITE, size / 8);
-    emit_host_access(lw, kind, seg, size, eip, miss, X_RDX);
-}
-
-/*
- * The store of a read-modify-write whose read (STUB_RMW) just ran: on a
- * flat segment the read's write-TLB hit left the host address in RSI, so
- * the store needs no second lookup; the read's slow path clears RSI, which
- * sends the store to its own slow path.
- */
-static void emit_store_rmw(struct lower *lw, int seg, int size, uint32_t eip)
-{
-    struct cbuf *c = &lw->c;
-    if (!seg_flat(lw, seg)) {
-        emit_access(lw, STUB_STORE, seg, size, eip);
-        return;
-    }
-    x_op_reg(c, true, "\x85", 1, X_RSI, X_RSI, false);     /* test rsi, rsi */
-    emit_host_access(lw, STUB_STORE, seg, size, eip, x_jcc32(c, XC_E), X_RDX);
-}
-
-static void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw)
-{
-    emit_access(lw, rmw ? STUB_RMW : STUB_LOAD, seg, size, eip);
-}
-
-static void emit_load(struct lower *lw, int seg, int size, uint32_t eip)
-{
-    emit_access(lw, STUB_LOAD, seg, size, eip);
-}
-
-static void emit_store(struct lower *lw, int seg, int size, uint32_t eip)
-{
-    emit_access(lw, STUB_STORE, seg, size, eip);
-}
-
-/*
- * A store that is the instruction's last effect (MOV to memory).  Stores
- * into translated code always take the slow path (such pages get only
- * TLB_CODE write entries), so on a flat segment its stub, not the fast
- * path, checks jit_stop and leaves the block at `next`.
- */
-static void emit_store_last(struct lower *lw, int seg, int size, uint32_t eip, uint32_t next)
-{
-    unsigned n = lw->nstubs;
-    emit_store(lw, seg, size, eip);
-    if (!seg_flat(lw, seg) || lw->nstubs != n + 1) {
-        lower_stop_check(lw, next, 1);
-        return;
-    }
-    struct lower_stub *s = &lw->stubs[n];
-    s->stop = true;
-    s->stop_next = next;
-}
-
-void lower_emit_stubs(struct lower *lw)
-{
-    struct cbuf *c = &lw->c;
-    for (unsigned i = 0; i < lw->nstubs; i++) {
-        struct lower_stub *s = &lw->stubs[i];
-        x_patch32(s->site, c->p);
-        if (s->defer) {
-            emit_defer_apply(lw, &s->rc, s->defer, s->defer_imm);     /* a fault or an exit may show them */
-        }
-        if (s->kind == STUB_DE) {
-            rc_spill(lw, &s->rc);
-            x_st32i(c, CPU_FIELD(eip), s->eip);
-            st_icount(lw, s->pending);
-            x_mov64(c, X_RDI, X_RBX);
-            x_call_abs(c, (const void *)jit_raise_de);     /* does not return */
-            continue;
-        }
-        if (s->kind == STUB_STOP) {
-            rc_spill(lw, &s->rc);
-            x_alu64i(c, XA_ADD, H_ICOUNT, s->pending);
-            x_st32i(c, CPU_FIELD(eip), s->eip);
-            x_patch32(x_jmp32(c), lw->j->exit_null);
-            continue;
-        }
-        emit_slow_call(lw, s->kind, s->seg, s->size, s->eip, s->pending, &s->rc, s->dst);
-        if (s->stop) {
-            /* the store hit translated code: leave after the instruction
-             * (the slow call wrote the cache back already) */
-            x_cmp8i_mem(c, CPU_FIELD(jit_stop), 0);
-            x_patch32(x_jcc32(c, XC_E), s->resume);
-            x_alu64i(c, XA_ADD, H_ICOUNT, s->pending + 1);
-            x_st32i(c, CPU_FIELD(eip), s->stop_next);
-            x_patch32(x_jmp32(c), lw->j->exit_null);
-            continue;
-        }
-        if (s->kind == STUB_RMW) {
-            x_alu32(c, XA_XOR, X_RSI, X_RSI);   /* no host address: the store's slow path */
-        }
-        x_patch32(x_jmp32(c), s->resume);
-    }
 }
 
 /* --- operands --- */
@@ -792,8 +532,7 @@ static bool lower_mov(struct lower *lw, const struct insn *in, uint32_t eip, uin
         /* a dword load straight into the destination's host register */
         emit_ea(lw, in);
         int i = rc_slot(lw, in->reg, false);
-        uint8_t *miss = emit_tlb(lw, TLB_READ, 4);
-        emit_host_access(lw, STUB_LOAD, in->seg, 32, eip, miss, rc_host[i]);
+        emit_flat_access(lw, STUB_LOAD, in->seg, 32, eip, rc_host[i]);
         lw->rc.dirty |= (uint8_t)(1u << i);
         return true;
     }

@@ -29,6 +29,26 @@ struct rc_state {
     uint8_t dirty;          /* bit per slot */
 };
 
+/*
+ * Accesses through the same segment, base, index and scale, with no write
+ * to those registers between them, share one TLB lookup: the first checks
+ * the page of the whole span of their displacements and keeps the host
+ * addend in cpu->jit_page[slot] (0 when the span missed); the others use
+ * it.  The translator plans it (lower_mem_kind, lower_regs_written) and
+ * sets struct lower's `pg` before each instruction.
+ */
+#define LOWER_PAGE_SLOTS 4
+struct lower_pg {
+    int8_t slot;        /* -1: this instruction's access is on its own */
+    bool first;         /* it looks the span up */
+    int32_t lo, hi;     /* the span: [EA + lo, EA + hi) */
+};
+/* The TLB kind (TLB_READ, TLB_WRITE) of the ModRM memory access of an
+ * instruction the lowering does in line through emit_access, or -1. */
+int lower_mem_kind(const struct insn *in);
+/* The guest registers (bit per register) an instruction may write. */
+uint8_t lower_regs_written(const struct insn *in);
+
 /* Out-of-line code emitted after the block body (lower_emit_stubs). */
 struct lower_stub {
     uint8_t *site;      /* rel32 of the jump to the stub */
@@ -39,6 +59,8 @@ struct lower_stub {
     uint16_t pending;
     uint32_t defer, defer_imm;  /* deferred flags to apply first (struct lower) */
     bool stop;          /* a store's: leave at stop_next if it hit translated code */
+    bool retry;         /* a shared lookup missed: try the access's own first */
+    int8_t pg_clear;    /* the first of a shared lookup: its slot to clear, or -1 */
     uint8_t dst;        /* a load's destination host register */
     uint32_t stop_next;
     struct rc_state rc; /* the register cache where the stub was made */
@@ -70,6 +92,8 @@ struct lower {
     uint8_t cc_op_known, cc_size_known;
     struct rc_state rc;
     uint32_t rc_used[RC_SLOTS];     /* when each slot was last used (LRU) */
+    struct lower_pg pg;             /* the current instruction's shared lookup */
+    uint8_t pg_valid;               /* slots a first access filled (or cleared) */
     uint32_t rc_clock;
     struct lower_stub stubs[LOWER_MAX_STUBS];
     unsigned nstubs;
@@ -155,5 +179,37 @@ void lower_rc_call(struct lower *lw, const void *fn, bool set_a1, uint32_t a1);
 uint8_t *lower_jcc(struct lower *lw, int cc);
 /* Slow paths and stop exits, after the body. */
 void lower_emit_stubs(struct lower *lw);
+
+/* --- shared by lower.c and access.c --- */
+
+enum { STUB_LOAD, STUB_STORE, STUB_RMW, STUB_STOP, STUB_DE };
+
+static inline bool seg_flat(const struct lower *lw, int seg)
+{
+    return seg < 6 && (lw->k->flags & (JK_FLAT0 << seg));
+}
+/* cpu->icount = the count `extra` instructions on (for a call that may
+ * read it or fault); RCX is clobbered. */
+void st_icount(struct lower *lw, unsigned extra);
+/* Apply deferred flags; EAX, EDX and the cache survive. */
+void emit_defer_apply(struct lower *lw, const struct rc_state *rc, uint32_t code, uint32_t imm);
+struct lower_stub *new_stub(struct lower *lw, int kind);
+/* TLB lookup of [EAX, EAX + bytes) for kind; RSI = the addend on a hit. */
+uint8_t *emit_tlb(struct lower *lw, int kind, int bytes);
+/*
+ * A memory access at seg:EAX (access.c): STUB_LOAD and STUB_RMW leave the
+ * value in EDX (zero-extended; RMW goes through the write TLB), STUB_STORE
+ * stores EDX's low `size` bits.  emit_flat_access: a flat segment's, the
+ * value to or from `dst`.  emit_store_rmw: the store after an RMW read.
+ * emit_store_last: a store that is the instruction's last effect (its
+ * slow path leaves the block at `next` if it hit translated code).
+ */
+void emit_access(struct lower *lw, int kind, int seg, int size, uint32_t eip);
+void emit_flat_access(struct lower *lw, int kind, int seg, int size, uint32_t eip, int dst);
+void emit_store_rmw(struct lower *lw, int seg, int size, uint32_t eip);
+void emit_load_as(struct lower *lw, int seg, int size, uint32_t eip, bool rmw);
+void emit_load(struct lower *lw, int seg, int size, uint32_t eip);
+void emit_store(struct lower *lw, int seg, int size, uint32_t eip);
+void emit_store_last(struct lower *lw, int seg, int size, uint32_t eip, uint32_t next);
 
 #endif

@@ -106,6 +106,7 @@ struct tinsn {
                          * (its predicted way), side_to its other way out */
     bool side_taken;    /* ...which is the taken one */
     uint32_t side_to;
+    struct lower_pg pg; /* its memory access's share of a TLB lookup */
 };
 
 /* A side exit's jump, emitted in line, and what its exit code needs. */
@@ -522,6 +523,79 @@ static void flag_liveness(struct tinsn *ti, unsigned n)
     }
 }
 
+/*
+ * Plan the shared TLB lookups (struct lower_pg): accesses of one kind
+ * through the same flat segment, base, index and scale, with no write to
+ * those registers between them, form a group; a group of two or more
+ * shares the lookup of its first.  (Every access counts 4 bytes: the span
+ * covers each whatever its size.)
+ */
+static void plan_pages(const struct jit_key *k, struct tinsn *ti, unsigned n)
+{
+    struct group {
+        uint8_t seg, base, index, scale, kind;
+        int32_t lo, hi;
+        unsigned first, count;
+    } g[LOWER_PAGE_SLOTS];
+    bool busy[LOWER_PAGE_SLOTS] = { false };
+    int8_t of[JIT_MAX_BLOCK_INSNS];     /* the slot of an instruction's open group */
+    for (unsigned i = 0; i < n; i++) {
+        ti[i].pg.slot = -1;
+        of[i] = -1;
+    }
+    for (unsigned i = 0; i <= n; i++) {
+        const struct insn *in = i < n ? &ti[i].in : NULL;
+        int kind = in && !ti[i].followed ? lower_mem_kind(in) : -1;
+        bool moffs = in && !(in->op->attr & A_MODRM);
+        uint8_t base = moffs ? REG_NONE : in ? in->base : 0, index = moffs ? REG_NONE : in ? in->index : 0;
+        int32_t disp = !in ? 0 : moffs ? (int32_t)in->imm : in->disp;
+        if (kind >= 0 && in->seg < 6 && (k->flags & (JK_FLAT0 << in->seg))) {
+            int s = -1, free_slot = -1;
+            for (int q = 0; q < LOWER_PAGE_SLOTS; q++) {
+                if (busy[q] && g[q].seg == in->seg && g[q].base == base && g[q].index == index &&
+                    (index == REG_NONE || g[q].scale == in->scale) && g[q].kind == kind) {
+                    s = q;
+                } else if (!busy[q] && free_slot < 0) {
+                    free_slot = q;
+                }
+            }
+            if (s >= 0 && (int64_t)(disp < g[s].lo ? g[s].hi - (int64_t)disp
+                                                   : (int64_t)disp + 4 - g[s].lo) <= 2048) {
+                g[s].lo = disp < g[s].lo ? disp : g[s].lo;
+                g[s].hi = disp + 4 > g[s].hi ? disp + 4 : g[s].hi;
+                g[s].count++;
+                of[i] = (int8_t)s;
+            } else if (s < 0 && free_slot >= 0) {
+                busy[free_slot] = true;
+                g[free_slot] = (struct group){ in->seg, base, index, in->scale, (uint8_t)kind,
+                                               disp, disp + 4, i, 1 };
+                of[i] = (int8_t)free_slot;
+            }
+        }
+        /* registers written close the groups that use them (after the access) */
+        uint8_t w = in ? lower_regs_written(in) : 0xFF;
+        for (int q = 0; q < LOWER_PAGE_SLOTS; q++) {
+            if (!busy[q] || !(w == 0xFF || (g[q].base != REG_NONE && (w >> g[q].base & 1)) ||
+                              (g[q].index != REG_NONE && (w >> g[q].index & 1)))) {
+                continue;
+            }
+            busy[q] = false;
+            for (unsigned m = g[q].first; m <= i && m < n; m++) {
+                if (of[m] != q) {
+                    continue;
+                }
+                of[m] = -1;
+                if (g[q].count >= 2) {
+                    const struct insn *mi = &ti[m].in;
+                    int32_t d = (mi->op->attr & A_MODRM) ? mi->disp : (int32_t)mi->imm;
+                    ti[m].pg = (struct lower_pg){ (int8_t)q, m == g[q].first, g[q].lo - d,
+                                                  g[q].hi - d };
+                }
+            }
+        }
+    }
+}
+
 /* Does a way out of the block go back to its start? */
 static bool is_loop(const struct jit_key *k, const struct tinsn *ti, unsigned n)
 {
@@ -558,7 +632,12 @@ static unsigned translate_body(struct tctx *t, const struct tinsn *ti, unsigned 
     unsigned i = 0;
     bool more = true;
     while (more && i < n && !t->lw.c.overflow) {
+        t->lw.pg = ti[i].pg;
+        if (ti[i].pg.slot >= 0 && ti[i].pg.first) {
+            t->lw.pg_valid &= (uint8_t)~(1u << ti[i].pg.slot);  /* until its lookup fills it */
+        }
         more = emit_insn(t, &ti[i], ti[i].live);
+        t->lw.pg.slot = -1;
         i++;
     }
     if (more) {
@@ -587,6 +666,7 @@ struct jit_block *jit_translate(struct jit *j, const struct jit_key *k, const ui
         return NULL;
     }
     flag_liveness(ti, n);
+    plan_pages(k, ti, n);
     struct jit_block *b = jit_block_alloc(j);
     if (!b) {
         return NULL;

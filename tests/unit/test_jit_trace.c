@@ -1,10 +1,15 @@
 /*
- * Blocks that go on through conditional branches: a Jcc inside a block
- * leaves by a side exit one way and goes on the other (a backward branch
- * taken, a forward one not), so a block may hold code before its first
- * instruction and loop through several back edges.  Each test runs a
- * machine with the JIT and an interpreting twin and compares their whole
- * state (jit_tm.h), and checks the block's shape in the translator.
+ * What the translator plans over a whole block:
+ *   - blocks that go on through conditional branches: a Jcc inside a
+ *     block leaves by a side exit one way and goes on the other (a
+ *     backward branch taken, a forward one not), so a block may hold code
+ *     before its first instruction and loop through several back edges;
+ *   - accesses through the same base registers sharing one TLB lookup of
+ *     their whole span: a span across two pages, into an unmapped page,
+ *     or a base changed between them must still reach the right bytes and
+ *     fault exactly.
+ * Each test runs a machine with the JIT and an interpreting twin and
+ * compares their whole state (jit_tm.h).
  */
 #include <criterion/criterion.h>
 
@@ -228,6 +233,151 @@ Test(jit_trace, a_run_may_overrun_its_budget_by_one_block_only_when_allowed)
     tm_free(&j);
     tm_free(&i);
     tm_free(&o);
+}
+
+/* --- shared TLB lookups --- */
+
+#define PAGE_B 0x100000u    /* linear page B; B + 0x1000 maps elsewhere */
+#define PHYS_NEXT 0x150000u
+
+/* Paging on; linear B + 0x1000 -> physical PHYS_NEXT (or not present);
+ * marker words on both pages. */
+static void paged_code(struct tm *t, const uint8_t *code, size_t len, bool next_present)
+{
+    flat32(t, true);
+    tm_put(t, PT + 4 * ((PAGE_B >> 12) + 1), next_present ? PHYS_NEXT | 0x7 : 0, 4);
+    mmu_flush(t->cpu, false);
+    tm_copy(t, CODE, code, len);
+    for (uint32_t o = 0; o < 0x1000; o += 4) {
+        tm_put(t, PAGE_B + o, 0xB0000000u + o, 4);
+        tm_put(t, PHYS_NEXT + o, 0xC0000000u + o, 4);
+        tm_put(t, PAGE_B + 0x1000 + o, 0xD0000000u + o, 4);    /* physical, not B + 0x1000 */
+    }
+    t->cpu->r[R_EBX] = PAGE_B;
+    t->cpu->r[R_EDX] = 0;
+    t->cpu->eip = CODE;
+    (void)cpu_fetch8(t->cpu, CODE);
+}
+
+/* Run the code twice on both machines: the second run finds the TLB warm
+ * (the first's lookups all missed), so the shared lookups hit. */
+static void paged_pair(const uint8_t *code, size_t len, bool next_present, struct tm *j,
+                       struct tm *i)
+{
+    *j = jit_machine();
+    *i = interp_machine();
+    paged_code(j, code, len, next_present);
+    paged_code(i, code, len, next_present);
+    const uint64_t budget[] = { 100 };
+    run_pair(j, i, budget, 1);
+    for (int m = 0; m < 2; m++) {
+        struct tm *t = m ? i : j;
+        t->cpu->r[R_EBX] = PAGE_B;
+        t->cpu->r[R_EDX] = 0;
+        rerun(t, CODE, 100);
+    }
+    expect_same(j, i);
+}
+
+/* Two loads 8 bytes apart across the page boundary: one lookup cannot
+ * cover both; each reaches its own page's bytes. */
+Test(jit_trace, accesses_sharing_a_base_across_a_page_boundary_read_their_own_pages)
+{
+    const uint8_t code[] = {
+        0x8B, 0x83, 0xFC, 0x0F, 0x00, 0x00,     /* mov eax, [ebx+0xffc] */
+        0x8B, 0x8B, 0x04, 0x10, 0x00, 0x00,     /* mov ecx, [ebx+0x1004] */
+        0x03, 0x93, 0xF8, 0x0F, 0x00, 0x00,     /* add edx, [ebx+0xff8] */
+        0x89, 0x83, 0x08, 0x10, 0x00, 0x00,     /* mov [ebx+0x1008], eax */
+        0x89, 0x8B, 0x00, 0x0F, 0x00, 0x00,     /* mov [ebx+0xf00], ecx */
+        0xF4,                                   /* hlt */
+    };
+    struct tm j, i;
+    paged_pair(code, sizeof(code), true, &j, &i);
+    cr_expect(j.cpu->halted);
+    cr_expect_eq(j.cpu->r[R_EAX], 0xB0000FFCu);
+    cr_expect_eq(j.cpu->r[R_ECX], 0xC0000004u, "from the page B + 0x1000 maps to");
+    cr_expect_eq(j.cpu->r[R_EDX], 0xB0000FF8u);
+    uint32_t stored;
+    memcpy(&stored, j.bus->ram + PHYS_NEXT + 8, 4);
+    cr_expect_eq(stored, 0xB0000FFCu);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* The second access's page is not present: it faults (CR2, EIP, the first
+ * load done) as the interpreter does. */
+Test(jit_trace, an_access_sharing_a_base_with_one_before_faults_on_its_own_page)
+{
+    const uint8_t code[] = {
+        0x8B, 0x83, 0x00, 0x0F, 0x00, 0x00,     /* mov eax, [ebx+0xf00] */
+        0x8B, 0x8B, 0x00, 0x11, 0x00, 0x00,     /* mov ecx, [ebx+0x1100] */
+        0xF4,                                   /* hlt */
+    };
+    struct tm j, i;
+    paged_pair(code, sizeof(code), false, &j, &i);
+    cr_expect_eq(j.cpu->eip, PM_HANDLER(EX_PF) + 1, "the #PF handler ran");
+    cr_expect_eq(j.cpu->cr2, PAGE_B + 0x1100);
+    cr_expect_eq(j.cpu->r[R_EAX], 0xB0000F00u);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/* The base changes between two accesses: the second is not the first's
+ * page any more. */
+Test(jit_trace, an_access_after_its_base_changed_looks_its_page_up)
+{
+    const uint8_t code[] = {
+        0x8B, 0x43, 0x10,                       /* mov eax, [ebx+0x10] */
+        0x81, 0xC3, 0x00, 0x10, 0x00, 0x00,     /* add ebx, 0x1000 */
+        0x8B, 0x4B, 0x20,                       /* mov ecx, [ebx+0x20] */
+        0x8B, 0x53, 0x24,                       /* mov edx, [ebx+0x24] */
+        0xF4,                                   /* hlt */
+    };
+    struct tm j, i;
+    paged_pair(code, sizeof(code), true, &j, &i);
+    cr_expect_eq(j.cpu->r[R_EAX], 0xB0000010u);
+    cr_expect_eq(j.cpu->r[R_ECX], 0xC0000020u);
+    cr_expect_eq(j.cpu->r[R_EDX], 0xC0000024u);
+    tm_free(&j);
+    tm_free(&i);
+}
+
+/*
+ * Two stores through one base into a page with translated code, the first
+ * beside the block there, the second into it: the second still reaches
+ * the bus (a shared lookup never gives a fast write into such a page), so
+ * the block dies and the patched code runs.
+ */
+Test(jit_trace, stores_sharing_a_base_into_a_code_page_still_invalidate_its_blocks)
+{
+    const uint8_t code[] = {
+        0xBB, 0x00, 0x10, 0x00, 0x00,                   /* 1000: mov ebx, 0x1000 */
+        0xC6, 0x83, 0x00, 0x08, 0x00, 0x00, 0x90,       /* 1005: mov byte [ebx+0x800], 0x90 */
+        0xC6, 0x83, 0x05, 0x08, 0x00, 0x00, 0x02,       /* 100c: mov byte [ebx+0x805], 2 */
+        0xE9, 0xE8, 0x07, 0x00, 0x00,                   /* 1013: jmp 1800 */
+    };
+    const uint8_t later[] = {
+        0xF4, 0x90, 0x90, 0x90,                         /* 1800: (nop once patched) */
+        0xB0, 0x01,                                     /* 1804: mov al, 1 (-> 2) */
+        0xF4,                                           /* 1806: hlt */
+    };
+    struct tm j = jit_machine(), i = interp_machine();
+    struct tm *both[2] = { &j, &i };
+    for (int m = 0; m < 2; m++) {
+        code_at(both[m], 0x1804, code, sizeof(code));
+        tm_copy(both[m], 0x1800, later, sizeof(later));
+        cpu_run(both[m]->cpu, 100);                      /* translates the block at 1804 */
+        both[m]->cpu->r[R_EAX] = 0;
+    }
+    cr_assert(block_at(&j, 0x1804), "the block at 1804");
+    for (int m = 0; m < 2; m++) {
+        rerun(both[m], CODE, 100);
+    }
+    expect_same(&j, &i);
+    cr_expect(j.cpu->halted);
+    cr_expect_eq(j.cpu->r[R_EAX], 2u, "the patched MOV AL ran");
+    tm_free(&j);
+    tm_free(&i);
 }
 
 #endif

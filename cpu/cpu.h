@@ -318,7 +318,8 @@ struct cpu_accel {
     /* Run from CS:EIP while icount < limit; false: nothing runnable here
      * (the interpreter executes one instruction instead). */
     bool (*exec)(struct cpu *cpu, uint64_t limit);
-    /* The bus map changed: code cached by physical address is stale. */
+    /* The bus map changed: code cached by physical address in the range
+     * bus_take_changed reports is stale. */
     void (*bus_changed)(struct cpu *cpu);
 };
 

@@ -66,12 +66,23 @@ static void tlb_visit(struct cpu *cpu, bool globals, int op, uint32_t arg)
 {
     int logs = globals ? 2 : 1;
     for (int g = 0; g < logs; g++) {
-        if (cpu->tlb_log[g].n > TLB_LOG) {
-            for (uint32_t n = 0; n < TLB_ENTRIES; n++) {
-                tlb_visit_one(cpu, n, op, arg);
+        if (cpu->tlb_log[g].n <= TLB_LOG) {
+            continue;
+        }
+        if (op == VISIT_CODE || op == VISIT_UNCODE) {
+            /* only the write entries, of both privileges */
+            for (uint32_t u = 0; u < 2; u++) {
+                uint32_t first = TLB_SLOT(u, TLB_WRITE, 0u);
+                for (uint32_t n = first; n < first + TLB_SIZE; n++) {
+                    tlb_visit_one(cpu, n, op, arg);
+                }
             }
             return;
         }
+        for (uint32_t n = 0; n < TLB_ENTRIES; n++) {
+            tlb_visit_one(cpu, n, op, arg);
+        }
+        return;
     }
     for (int g = 0; g < logs; g++) {
         for (uint32_t i = 0; i < cpu->tlb_log[g].n; i++) {

@@ -35,13 +35,38 @@ void bus_free(struct bus *bus)
     }
 }
 
+/* Mark [start, start + len) as remapped: TLBs flush, translations of it go. */
+static void map_changed(struct bus *bus, uint32_t start, uint32_t len)
+{
+    uint64_t end = (uint64_t)start + len;
+    if (bus->changed_lo >= bus->changed_hi) {
+        bus->changed_lo = start;
+        bus->changed_hi = end;
+    } else {
+        bus->changed_lo = start < bus->changed_lo ? start : bus->changed_lo;
+        bus->changed_hi = end > bus->changed_hi ? end : bus->changed_hi;
+    }
+    bus->generation++;
+}
+
+bool bus_take_changed(struct bus *bus, uint32_t *start, uint64_t *len)
+{
+    if (bus->changed_lo >= bus->changed_hi) {
+        return false;
+    }
+    *start = (uint32_t)bus->changed_lo;
+    *len = bus->changed_hi - bus->changed_lo;
+    bus->changed_lo = bus->changed_hi = 0;
+    return true;
+}
+
 static int add_map(struct bus *bus, struct bus_map m)
 {
     if (bus->nmaps == BUS_MAX_MAPS || m.len == 0) {
         return -1;
     }
     bus->maps[bus->nmaps++] = m;
-    bus->generation++;
+    map_changed(bus, m.start, m.len);
     return 0;
 }
 
@@ -69,10 +94,10 @@ void bus_unmap(struct bus *bus, uint32_t start)
 {
     for (int i = bus->nmaps - 1; i >= 0; i--) {
         if (bus->maps[i].start == start) {
+            map_changed(bus, start, bus->maps[i].len);
             memmove(&bus->maps[i], &bus->maps[i + 1],
                     (size_t)(bus->nmaps - i - 1) * sizeof(bus->maps[0]));
             bus->nmaps--;
-            bus->generation++;
             return;
         }
     }

@@ -52,6 +52,9 @@ struct bus {
     void (*write_notify)(void *opaque, uint32_t paddr, uint32_t len);
     void *notify_opaque;
     uint64_t generation;         /* bumped on map changes: TLBs must flush */
+    /* the physical range [changed_lo, changed_hi) whose mapping changed
+     * since bus_take_changed (empty: lo >= hi) */
+    uint64_t changed_lo, changed_hi;
     /* called before a write changes memory (the JIT's lockstep journal) */
     void (*write_log)(void *opaque, uint32_t paddr, uint32_t len);
     void *log_opaque;
@@ -70,6 +73,9 @@ int bus_map_mmio(struct bus *bus, uint32_t start, uint32_t len,
                  const struct io_ops *ops, void *opaque);
 /* Remove the mapping that starts at `start`; RAM below it shows again. */
 void bus_unmap(struct bus *bus, uint32_t start);
+/* The physical range whose mapping changed since the last call, in
+ * *start and *len; false if none did.  The range is cleared. */
+bool bus_take_changed(struct bus *bus, uint32_t *start, uint64_t *len);
 int bus_map_ports(struct bus *bus, uint16_t start, uint16_t len,
                   const struct io_ops *ops, void *opaque);
 /* Remove the port range that starts at `start` (PCI BAR moves). */

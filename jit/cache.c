@@ -287,7 +287,7 @@ static void kill_block(struct jit *j, struct jit_block *b)
  */
 #define DATA_PAGE_MISSES 64
 
-void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len)
+void jit_invalidate(struct jit *j, uint32_t phys, uint64_t len)
 {
     uint64_t end = (uint64_t)phys + len;
     for (uint32_t page = phys >> 12; page <= (end - 1) >> 12 && page < JIT_PAGES; page++) {

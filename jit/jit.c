@@ -114,6 +114,22 @@ const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t f
     return lookup_code(j, &k);
 }
 
+const uint8_t *jit_step(struct cpu *cpu, uint32_t cs_base, uint32_t flags, uint32_t cs_limit)
+{
+    cpu_exec_one(cpu);
+    if (cpu->trap_after || cpu->inhibit_irq || cpu->halted || cpu->reset_request ||
+        cpu->icount >= cpu->jit_limit || cpu->bus->generation != cpu->bus_gen) {
+        return NULL;    /* the loop has something to do first */
+    }
+    struct jit_key k;
+    const uint8_t *host;
+    if (!current_key(cpu, &k, &host) || k.cs_base != cs_base || k.flags != flags ||
+        k.cs_limit != cs_limit) {
+        return NULL;
+    }
+    return jit_lookup_indirect(cpu, cs_base, flags, cs_limit);
+}
+
 const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
                               uint32_t cs_limit, uint8_t *site)
 {
@@ -237,9 +253,15 @@ static bool jit_exec(struct cpu *cpu, uint64_t limit)
     return true;
 }
 
+/* A window of the physical map moved (a PAM register, a PCI BAR): the
+ * blocks translated from what it covered before or covers now go. */
 static void jit_bus_changed(struct cpu *cpu)
 {
-    jit_cache_flush(cpu->accel_opaque);
+    uint32_t start;
+    uint64_t len;
+    if (bus_take_changed(cpu->bus, &start, &len)) {
+        jit_invalidate(cpu->accel_opaque, start, len);
+    }
 }
 
 static void write_notify(void *opaque, uint32_t paddr, uint32_t len)

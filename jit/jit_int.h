@@ -77,7 +77,7 @@ struct jit_block {
 };
 
 #define JIT_HASH_BITS 16
-#define JIT_FAST_SIZE 32768u
+#define JIT_FAST_SIZE 65536u
 
 /* A fast-table entry holds the key, so a hit reads one cache line. */
 struct jit_fast {
@@ -142,8 +142,9 @@ struct insn *jit_insn_alloc(struct jit *j);
 struct jit_exit *jit_exit_alloc(struct jit *j);
 void jit_block_publish(struct jit *j, struct jit_block *b);
 void jit_chain(struct jit *j, struct jit_exit *x, struct jit_block *to);
-/* Guest or DMA write to [phys, phys + len): drop the blocks it touches. */
-void jit_invalidate(struct jit *j, uint32_t phys, uint32_t len);
+/* Guest or DMA write to [phys, phys + len), or a remap of it: drop the
+ * blocks it touches. */
+void jit_invalidate(struct jit *j, uint32_t phys, uint64_t len);
 
 /* translate.c: NULL if the first instruction cannot be translated or the
  * cache is full (j->used / nblocks tell which). */
@@ -158,6 +159,11 @@ const uint8_t *jit_lookup_indirect(struct cpu *cpu, uint32_t cs_base, uint32_t f
  * cache's CALL site (when not NULL) with the code found. */
 const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,
                               uint32_t cs_limit, uint8_t *site);
+
+/* A block's last instruction, which the page's end cuts: run it in the
+ * interpreter (EIP and icount are in struct cpu), then the block for the
+ * new EIP if the mode is the block's and nothing waits, else NULL. */
+const uint8_t *jit_step(struct cpu *cpu, uint32_t cs_base, uint32_t flags, uint32_t cs_limit);
 
 /* A cross-page exit not (or no longer) chained: chain it if its target is
  * translated; the target's code, or NULL to leave by the null exit. */

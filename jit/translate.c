@@ -75,6 +75,35 @@ static void jit_after_popf(struct cpu *cpu)
     }
 }
 
+/*
+ * Is fn one of plain_ops?  (An open-addressed set of them, made on first
+ * use: translation asks for every instruction it decodes.)
+ */
+#define PLAIN_SET_SIZE 512u
+static bool is_plain(op_fn *fn)
+{
+    static op_fn *set[PLAIN_SET_SIZE];
+    static bool made;
+    _Static_assert(sizeof(plain_ops) / sizeof(plain_ops[0]) < PLAIN_SET_SIZE / 2, "set too full");
+    if (!made) {
+        for (size_t i = 0; i < sizeof(plain_ops) / sizeof(plain_ops[0]); i++) {
+            unsigned h = (unsigned)((uintptr_t)plain_ops[i] >> 4) % PLAIN_SET_SIZE;
+            while (set[h] && set[h] != plain_ops[i]) {
+                h = (h + 1) % PLAIN_SET_SIZE;
+            }
+            set[h] = plain_ops[i];
+        }
+        made = true;
+    }
+    for (unsigned h = (unsigned)((uintptr_t)fn >> 4) % PLAIN_SET_SIZE; set[h];
+         h = (h + 1) % PLAIN_SET_SIZE) {
+        if (set[h] == fn) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int classify(const struct insn *in)
 {
     op_fn *fn = in->op->fn;
@@ -87,12 +116,7 @@ static int classify(const struct insn *in)
     if (fn == op_jmp_Ev || fn == op_call_Ev || fn == op_ret || fn == op_ret_Iw) {
         return K_INDIRECT;
     }
-    for (size_t i = 0; i < sizeof(plain_ops) / sizeof(plain_ops[0]); i++) {
-        if (plain_ops[i] == fn) {
-            return K_PLAIN;
-        }
-    }
-    return K_END;
+    return is_plain(fn) ? K_PLAIN : K_END;
 }
 
 /* One decoded instruction of the block being translated. */
@@ -102,6 +126,8 @@ struct tinsn {
     bool live;          /* its flags may be seen later */
     bool live_read;     /* ...by a reader or an exit, not only a fault */
     bool followed;      /* a JMP the block continues through */
+    bool step;          /* one that runs on into the next page: the interpreter
+                         * runs it from the block (jit_step), `in` is unset */
     bool side;          /* a Jcc the block continues through: `next` is where
                          * (its predicted way), side_to its other way out */
     bool side_taken;    /* ...which is the taken one */
@@ -302,8 +328,37 @@ static void emit_side_jcc(struct tctx *t, const struct tinsn *ti)
     x->rc = t->lw.rc;
 }
 
+/*
+ * An instruction the page's end cuts (the block ends with it): the
+ * interpreter runs it (jit_step), then the block goes on at the block
+ * for the new EIP, or leaves if there is none or the mode changed.
+ */
+static void emit_step(struct tctx *t, uint32_t eip)
+{
+    struct cbuf *c = &t->lw.c;
+    const struct jit_key *k = t->lw.k;
+    lower_materialize(&t->lw);
+    lower_sync(&t->lw);
+    lower_flush_icount(&t->lw);
+    x_st32i(c, CPU_FIELD(eip), eip);
+    x_st64(c, CPU_FIELD(icount), H_ICOUNT);
+    x_mov64(c, X_RDI, X_RBX);
+    x_movi32(c, X_RSI, k->cs_base);
+    x_movi32(c, X_RDX, k->flags);
+    x_movi32(c, X_RCX, k->cs_limit);
+    x_call_abs(c, (const void *)jit_step);
+    x_ld64(c, H_ICOUNT, CPU_FIELD(icount));     /* (it counted the instruction) */
+    x_test32(c, X_RAX, X_RAX);
+    x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
+    x_jmp_reg(c, X_RAX);
+}
+
 static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
 {
+    if (ti->step) {
+        emit_step(t, ti->eip);
+        return false;
+    }
     const struct insn *in = &ti->in;
     uint32_t eip = ti->eip, next = ti->next;
     int kind = classify(in);
@@ -455,6 +510,16 @@ static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8
         struct tinsn *t = &ti[n];
         int len = insn_decode_buf(&t->in, page + pos, 4096 - pos, size32);
         uint32_t last = eip + (uint32_t)len - 1;
+        if (len <= 0 && pos > 4096 - 15) {
+            /* (maybe) an instruction the page's end cuts: stepped */
+            t->eip = eip;
+            t->next = eip;
+            t->followed = t->side = false;
+            t->step = true;
+            *hi = 4096;
+            n++;
+            break;
+        }
         if (len <= 0 || last < eip || last > lim) {
             break;
         }
@@ -463,7 +528,7 @@ static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8
         *hi = (unsigned)(pos + len) > *hi ? (unsigned)(pos + len) : *hi;
         t->eip = eip;
         t->next = code32 ? eip + (uint32_t)len : ((eip + (uint32_t)len) & 0xFFFF);
-        t->followed = t->side = false;
+        t->followed = t->side = t->step = false;
         n++;
         op_fn *fn = t->in.op->fn;
         uint32_t to = t->next + t->in.imm;  /* a branch's target */
@@ -504,7 +569,8 @@ static void flag_liveness(struct tinsn *ti, unsigned n)
 {
     bool live = true, live_read = true;   /* after the block anything may read them */
     for (unsigned i = n; i-- > 0;) {
-        int fx = ti[i].followed ? 0 : lower_flag_effect(&ti[i].in);
+        int fx = ti[i].step ? FX_READS | FX_FAULTS | FX_STORES
+                 : ti[i].followed ? 0 : lower_flag_effect(&ti[i].in);
         /* a store into translated code leaves the block right after it */
         ti[i].live = live || (fx & FX_STORES);
         ti[i].live_read = live_read || (fx & FX_STORES);
@@ -544,7 +610,7 @@ static void plan_pages(const struct jit_key *k, struct tinsn *ti, unsigned n)
         of[i] = -1;
     }
     for (unsigned i = 0; i <= n; i++) {
-        const struct insn *in = i < n ? &ti[i].in : NULL;
+        const struct insn *in = i < n && !ti[i].step ? &ti[i].in : NULL;
         int kind = in && !ti[i].followed ? lower_mem_kind(in) : -1;
         bool moffs = in && !(in->op->attr & A_MODRM);
         uint8_t base = moffs ? REG_NONE : in ? in->base : 0, index = moffs ? REG_NONE : in ? in->index : 0;
@@ -603,6 +669,9 @@ static bool is_loop(const struct jit_key *k, const struct tinsn *ti, unsigned n)
         return false;
     }
     for (unsigned i = 0; i < n; i++) {
+        if (ti[i].step) {
+            return false;
+        }
         op_fn *fn = ti[i].in.op->fn;
         if (ti[i].side ? ti[i].side_to == k->eip
                        : !ti[i].followed && (fn == op_jcc || fn == op_jmp_J) &&
@@ -610,7 +679,7 @@ static bool is_loop(const struct jit_key *k, const struct tinsn *ti, unsigned n)
             return true;
         }
     }
-    return n > 0 && ti[n - 1].next == k->eip;   /* decoding came back round to it */
+    return n > 0 && !ti[n - 1].step && ti[n - 1].next == k->eip;  /* came back round */
 }
 
 /* Emit the block (entry check, body, exits, stubs); the instructions emitted. */

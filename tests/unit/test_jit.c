@@ -228,6 +228,56 @@ Test(jit, bus_write_buf_into_translated_code)
     tm_free(&i);
 }
 
+/*
+ * A ROM mapped over a window of RAM that held translated code, then
+ * unmapped: each time the window's code runs as it now reads, while the
+ * block outside the window stays translated (no flush).
+ */
+static void remap_runs(struct tm *t, uint8_t *rom, uint32_t ecx[3])
+{
+    flat32(t, false);
+    const uint8_t code[] = {
+        0x43,                                   /* 1000: inc ebx */
+        0xE9, 0xFA, 0x6F, 0x00, 0x00,           /* 1001: jmp 8000 */
+    };
+    const uint8_t ram_code[] = { 0xB9, 0x01, 0x00, 0x00, 0x00, 0xF4 };  /* mov ecx, 1; hlt */
+    const uint8_t rom_code[] = { 0xB9, 0x02, 0x00, 0x00, 0x00, 0xF4 };  /* mov ecx, 2; hlt */
+    tm_copy(t, CODE, code, sizeof(code));
+    tm_copy(t, 0x8000, ram_code, sizeof(ram_code));
+    memcpy(rom, rom_code, sizeof(rom_code));
+    for (int n = 0; n < 3; n++) {
+        if (n == 1) {
+            cr_assert_eq(bus_map_rom(t->bus, 0x8000, 0x1000, rom), 0);
+        } else if (n == 2) {
+            bus_unmap(t->bus, 0x8000);
+        }
+        rerun(t, CODE, 100);
+        rerun(t, CODE, 100);
+        ecx[n] = t->cpu->r[R_ECX];
+    }
+}
+
+Test(jit, a_remapped_window_drops_its_blocks_and_keeps_the_others)
+{
+    static uint8_t rom_j[0x1000], rom_i[0x1000];
+    struct tm j = jit_machine(), i = interp_machine();
+    uint32_t ej[3], ei[3];
+    remap_runs(&j, rom_j, ej);
+    remap_runs(&i, rom_i, ei);
+    expect_same(&j, &i);
+    for (int n = 0; n < 3; n++) {
+        cr_expect_eq(ej[n], n == 1 ? 2u : 1u, "run %d: the window's code as it reads now", n);
+        cr_expect_eq(ej[n], ei[n]);
+    }
+    struct jit *jj = jit_of(&j);
+    cr_expect_eq(jj->n_flushes, 0, "no flush");
+    cr_expect_geq(jj->n_invalidated, 2, "the window's blocks went, at the map and the unmap");
+    struct jit_block *b = block_at(&j, CODE);
+    cr_expect(b && b == &jj->blocks[2], "the block at 1000 is the one translated first");
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /* An MMIO register whose write makes the device DMA new bytes into code. */
 struct patcher {
     struct bus *bus;

@@ -235,6 +235,67 @@ Test(jit_trace, a_run_may_overrun_its_budget_by_one_block_only_when_allowed)
     tm_free(&o);
 }
 
+/* --- an instruction the page's end cuts --- */
+
+/* A loop whose MOV runs from one page into the next. */
+static void crossing_code(struct tm *t, bool paging, bool next_present)
+{
+    const uint8_t first[] = {
+        0x41,                                   /* 1ff8: inc ecx */
+        0x90, 0x90, 0x90, 0x90, 0x90,           /* 1ff9: nop x5 */
+        0xB8, 0x78,                             /* 1ffe: mov eax, 0x12345678 ... */
+    };
+    const uint8_t second[] = {
+        0x56, 0x34, 0x12,                       /* 2000: ... its last bytes */
+        0x4A,                                   /* 2003: dec edx */
+        0x75, 0xF2,                             /* 2004: jnz 1ff8 */
+        0xF4,                                   /* 2006: hlt */
+    };
+    flat32(t, paging);
+    if (paging && !next_present) {
+        tm_put(t, PT + 4 * 2, 0, 4);            /* linear 2000 not present */
+        mmu_flush(t->cpu, false);
+    }
+    tm_copy(t, 0x1FF8, first, sizeof(first));
+    tm_copy(t, 0x2000, second, sizeof(second));
+    t->cpu->r[R_ECX] = 0;
+    t->cpu->r[R_EDX] = 200;
+    t->cpu->eip = 0x1FF8;
+    (void)cpu_fetch8(t->cpu, 0x1FF8);
+}
+
+Test(jit_trace, an_instruction_across_a_page_end_runs_from_the_block)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    crossing_code(&j, false, true);
+    crossing_code(&i, false, true);
+    const uint64_t budgets[] = { 3, 50, 100000 };
+    run_pair(&j, &i, budgets, 3);
+    cr_expect(j.cpu->halted);
+    cr_expect_eq(j.cpu->r[R_ECX], 200);
+    cr_expect_eq(j.cpu->r[R_EAX], 0x12345678u);
+    struct jit_block *b = block_at(&j, 0x1FF8);
+    cr_assert(b, "a block up to the page's end");
+    cr_expect_eq(b->ninsn, 7, "inc, five nops, and the MOV");
+    cr_expect_leq(jit_of(&j)->n_entries, 8, "the loop stayed in translated code");
+    tm_free(&j);
+    tm_free(&i);
+}
+
+Test(jit_trace, an_instruction_across_a_page_end_faults_on_the_next_page)
+{
+    struct tm j = jit_machine(), i = interp_machine();
+    crossing_code(&j, true, false);
+    crossing_code(&i, true, false);
+    const uint64_t budgets[] = { 100 };
+    run_pair(&j, &i, budgets, 1);
+    cr_expect_eq(j.cpu->eip, PM_HANDLER(EX_PF) + 1, "the #PF handler ran");
+    cr_expect_eq(j.cpu->cr2, 0x2000u);
+    cr_expect_eq(j.cpu->r[R_ECX], 1, "the INC before it ran");
+    tm_free(&j);
+    tm_free(&i);
+}
+
 /* --- shared TLB lookups --- */
 
 #define PAGE_B 0x100000u    /* linear page B; B + 0x1000 maps elsewhere */

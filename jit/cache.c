@@ -120,6 +120,8 @@ int jit_cache_init(struct jit *j, size_t code_size)
         jit_cache_free(j);
         return -1;
     }
+    j->pages_lo = JIT_PAGES;
+    j->pages_hi = 0;
     emit_trampoline(j);
     j->enter = (jit_enter_fn *)(void *)jit_rx(j, j->rw);
     return 0;
@@ -167,6 +169,8 @@ void jit_cache_flush(struct jit *j)
     j->nblocks = 0;
     j->ninsns = 0;
     j->nxpool = 0;
+    j->pages_lo = JIT_PAGES;
+    j->pages_hi = 0;
     emit_trampoline(j);
     j->n_flushes++;
 }
@@ -220,6 +224,8 @@ void jit_block_publish(struct jit *j, struct jit_block *b)
 {
     unsigned h = hash_of(b->key.phys, b->key.eip);
     uint32_t page = b->key.phys >> 12;
+    j->pages_lo = page < j->pages_lo ? page : j->pages_lo;
+    j->pages_hi = page > j->pages_hi ? page : j->pages_hi;
     b->valid = true;
     b->hnext = j->hash[h];
     j->hash[h] = b;
@@ -290,7 +296,10 @@ static void kill_block(struct jit *j, struct jit_block *b)
 void jit_invalidate(struct jit *j, uint32_t phys, uint64_t len)
 {
     uint64_t end = (uint64_t)phys + len;
-    for (uint32_t page = phys >> 12; page <= (end - 1) >> 12 && page < JIT_PAGES; page++) {
+    uint64_t last = (end - 1) >> 12;    /* (a remap's range may be gigabytes) */
+    last = last < j->pages_hi ? last : j->pages_hi;
+    uint32_t first = phys >> 12 > j->pages_lo ? phys >> 12 : j->pages_lo;
+    for (uint32_t page = first; page <= last && page < JIT_PAGES; page++) {
         if (!j->code_pages[page]) {
             continue;
         }

@@ -114,6 +114,7 @@ struct jit {
     struct jit_block **page_blocks;  /* [JIT_PAGES] */
     uint8_t *code_pages;             /* [JIT_PAGES]: nonzero if blocks came from it
                                       * (1 + its stores that missed them) */
+    uint32_t pages_lo, pages_hi;     /* no code page outside [lo, hi] since the flush */
     unsigned max_block_insns;
     uint64_t tail_limit;             /* the run whose end the interpreter finishes */
     struct jit_check *check;         /* lockstep mode (check.c), or NULL */

@@ -404,39 +404,44 @@ Test(jit_trace, an_access_after_its_base_changed_looks_its_page_up)
 }
 
 /*
- * Two stores through one base into a page with translated code, the first
- * beside the block there, the second into it: the second still reaches
- * the bus (a shared lookup never gives a fast write into such a page), so
- * the block dies and the patched code runs.
+ * Two stores through one base into a page with translated code (not the
+ * storing block's), the first beside the block there, the second into
+ * it: the second still reaches the bus (a shared lookup never gives a
+ * fast write into such a page), so the block dies and the patched code
+ * runs.
  */
 Test(jit_trace, stores_sharing_a_base_into_a_code_page_still_invalidate_its_blocks)
 {
     const uint8_t code[] = {
-        0xBB, 0x00, 0x10, 0x00, 0x00,                   /* 1000: mov ebx, 0x1000 */
+        0xBB, 0x00, 0x30, 0x00, 0x00,                   /* 1000: mov ebx, 0x3000 */
         0xC6, 0x83, 0x00, 0x08, 0x00, 0x00, 0x90,       /* 1005: mov byte [ebx+0x800], 0x90 */
         0xC6, 0x83, 0x05, 0x08, 0x00, 0x00, 0x02,       /* 100c: mov byte [ebx+0x805], 2 */
-        0xE9, 0xE8, 0x07, 0x00, 0x00,                   /* 1013: jmp 1800 */
+        0xE9, 0xE8, 0x27, 0x00, 0x00,                   /* 1013: jmp 3800 */
     };
     const uint8_t later[] = {
-        0xF4, 0x90, 0x90, 0x90,                         /* 1800: (nop once patched) */
-        0xB0, 0x01,                                     /* 1804: mov al, 1 (-> 2) */
-        0xF4,                                           /* 1806: hlt */
+        0xF4, 0x90, 0x90, 0x90,                         /* 3800: (nop once patched) */
+        0xB0, 0x01,                                     /* 3804: mov al, 1 (-> 2) */
+        0xF4,                                           /* 3806: hlt */
     };
     struct tm j = jit_machine(), i = interp_machine();
     struct tm *both[2] = { &j, &i };
     for (int m = 0; m < 2; m++) {
-        code_at(both[m], 0x1804, code, sizeof(code));
-        tm_copy(both[m], 0x1800, later, sizeof(later));
-        cpu_run(both[m]->cpu, 100);                      /* translates the block at 1804 */
+        code_at(both[m], 0x3804, code, sizeof(code));
+        tm_copy(both[m], 0x3800, later, sizeof(later));
+        (void)cpu_fetch8(both[m]->cpu, 0x3804);
+        cpu_run(both[m]->cpu, 100);                      /* translates the block at 3804 */
         both[m]->cpu->r[R_EAX] = 0;
     }
-    cr_assert(block_at(&j, 0x1804), "the block at 1804");
+    cr_assert(block_at(&j, 0x3804), "the block at 3804");
     for (int m = 0; m < 2; m++) {
+        (void)cpu_fetch8(both[m]->cpu, CODE);
         rerun(both[m], CODE, 100);
     }
     expect_same(&j, &i);
     cr_expect(j.cpu->halted);
     cr_expect_eq(j.cpu->r[R_EAX], 2u, "the patched MOV AL ran");
+    struct jit_block *b = block_at(&j, CODE);
+    cr_expect(b && b->valid, "the storing block ran whole (its stores missed it)");
     tm_free(&j);
     tm_free(&i);
 }

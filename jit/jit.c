@@ -121,13 +121,14 @@ const uint8_t *jit_step(struct cpu *cpu, uint32_t cs_base, uint32_t flags, uint3
         cpu->icount >= cpu->jit_limit || cpu->bus->generation != cpu->bus_gen) {
         return NULL;    /* the loop has something to do first */
     }
+    struct jit *j = cpu->accel_opaque;
     struct jit_key k;
     const uint8_t *host;
-    if (!current_key(cpu, &k, &host) || k.cs_base != cs_base || k.flags != flags ||
+    if (j->check || !current_key(cpu, &k, &host) || k.cs_base != cs_base || k.flags != flags ||
         k.cs_limit != cs_limit) {
         return NULL;
     }
-    return jit_lookup_indirect(cpu, cs_base, flags, cs_limit);
+    return lookup_code(j, &k);
 }
 
 const uint8_t *jit_lookup_ret(struct cpu *cpu, uint32_t cs_base, uint32_t flags,

@@ -163,6 +163,15 @@ struct tctx {
 
 static void emit_indirect_exit(struct tctx *t);
 
+/* RAX = the code of the block to go on at, or NULL: leave to the loop. */
+static void jump_to_found(struct tctx *t)
+{
+    struct cbuf *c = &t->lw.c;
+    x_test32(c, X_RAX, X_RAX);
+    x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
+    x_jmp_reg(c, X_RAX);
+}
+
 /*
  * A chainable exit to `target`: the jump goes to its own stub until
  * chained; to another page, through a guard (struct jit_exit).  A chained
@@ -226,9 +235,7 @@ static void exit_chain(struct tctx *t, uint32_t target)
         x_mov64(c, X_RDI, X_RBX);
         x_movi64(c, X_RSI, (uint64_t)(uintptr_t)x);
         x_call_abs(c, (const void *)jit_chain_exit);
-        x_test32(c, X_RAX, X_RAX);
-        x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
-        x_jmp_reg(c, X_RAX);
+        jump_to_found(t);
         for (int i = 0; i < 3; i++) {
             x_patch32(miss[i], c->p);
         }
@@ -269,9 +276,7 @@ static void emit_indirect_exit(struct tctx *t)
     x_movi32(c, X_RDX, k->flags);
     x_movi32(c, X_RCX, k->cs_limit);
     x_call_abs(c, (const void *)jit_lookup_indirect);
-    x_test32(c, X_RAX, X_RAX);
-    x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
-    x_jmp_reg(c, X_RAX);
+    jump_to_found(t);
 }
 
 /* Target of a relative branch, as jump_near computes it. */
@@ -348,9 +353,7 @@ static void emit_step(struct tctx *t, uint32_t eip)
     x_movi32(c, X_RCX, k->cs_limit);
     x_call_abs(c, (const void *)jit_step);
     x_ld64(c, H_ICOUNT, CPU_FIELD(icount));     /* (it counted the instruction) */
-    x_test32(c, X_RAX, X_RAX);
-    x_patch32(x_jcc32(c, XC_E), t->j->exit_null);
-    x_jmp_reg(c, X_RAX);
+    jump_to_found(t);
 }
 
 static bool emit_insn(struct tctx *t, const struct tinsn *ti, bool live)
@@ -539,8 +542,9 @@ static unsigned decode_block(struct jit *j, const struct jit_key *k, const uint8
             t->next = go = to;      /* (where the block goes on, or leaves to) */
         } else if (fn == op_jcc && rel32 && nside < MAX_SIDE_EXITS) {
             /* backward: taken if it can go there */
-            go = to < t->next && may_follow(j, seen, k, to) ? to : t->next;
-            if (!may_follow(j, seen, k, go)) {
+            if (to < t->next && may_follow(j, seen, k, to)) {
+                go = to;
+            } else if (!may_follow(j, seen, k, t->next)) {
                 break;
             }
             t->side = true;
@@ -596,11 +600,17 @@ static void flag_liveness(struct tinsn *ti, unsigned n)
  * shares the lookup of its first.  (Every access counts 4 bytes: the span
  * covers each whatever its size.)
  */
+/* The displacement of an access lower_mem_kind plans (moffs: the immediate). */
+static int64_t mem_disp(const struct insn *in)
+{
+    return (in->op->attr & A_MODRM) ? in->disp : (int32_t)in->imm;
+}
+
 static void plan_pages(const struct jit_key *k, struct tinsn *ti, unsigned n)
 {
     struct group {
         uint8_t seg, base, index, scale, kind;
-        int32_t lo, hi;
+        int64_t lo, hi;     /* (64 bits: a displacement + 4 may pass INT32_MAX) */
         unsigned first, count;
     } g[LOWER_PAGE_SLOTS];
     bool busy[LOWER_PAGE_SLOTS] = { false };
@@ -614,7 +624,7 @@ static void plan_pages(const struct jit_key *k, struct tinsn *ti, unsigned n)
         int kind = in && !ti[i].followed ? lower_mem_kind(in) : -1;
         bool moffs = in && !(in->op->attr & A_MODRM);
         uint8_t base = moffs ? REG_NONE : in ? in->base : 0, index = moffs ? REG_NONE : in ? in->index : 0;
-        int32_t disp = !in ? 0 : moffs ? (int32_t)in->imm : in->disp;
+        int64_t disp = in ? mem_disp(in) : 0;
         if (kind >= 0 && in->seg < 6 && (k->flags & (JK_FLAT0 << in->seg))) {
             int s = -1, free_slot = -1;
             for (int q = 0; q < LOWER_PAGE_SLOTS; q++) {
@@ -625,8 +635,7 @@ static void plan_pages(const struct jit_key *k, struct tinsn *ti, unsigned n)
                     free_slot = q;
                 }
             }
-            if (s >= 0 && (int64_t)(disp < g[s].lo ? g[s].hi - (int64_t)disp
-                                                   : (int64_t)disp + 4 - g[s].lo) <= 2048) {
+            if (s >= 0 && (disp < g[s].lo ? g[s].hi - disp : disp + 4 - g[s].lo) <= 2048) {
                 g[s].lo = disp < g[s].lo ? disp : g[s].lo;
                 g[s].hi = disp + 4 > g[s].hi ? disp + 4 : g[s].hi;
                 g[s].count++;
@@ -652,10 +661,9 @@ static void plan_pages(const struct jit_key *k, struct tinsn *ti, unsigned n)
                 }
                 of[m] = -1;
                 if (g[q].count >= 2) {
-                    const struct insn *mi = &ti[m].in;
-                    int32_t d = (mi->op->attr & A_MODRM) ? mi->disp : (int32_t)mi->imm;
-                    ti[m].pg = (struct lower_pg){ (int8_t)q, m == g[q].first, g[q].lo - d,
-                                                  g[q].hi - d };
+                    int64_t d = mem_disp(&ti[m].in);
+                    ti[m].pg = (struct lower_pg){ (int8_t)q, m == g[q].first,
+                                                  (int32_t)(g[q].lo - d), (int32_t)(g[q].hi - d) };
                 }
             }
         }
